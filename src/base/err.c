@@ -2,6 +2,7 @@
 #include "base/err.h"
 
 #include <errno.h>
+#include <stddef.h>
 
 static const char *const messages[MDS_ERR_MAX_] = {
 	[MDS_OK] = "success",
