@@ -17,7 +17,7 @@ OPT       ?= -O2 -g
 SAN       ?=
 CFLAGS    := $(CSTD) $(WARN) $(OPT) $(SAN) -Isrc -MMD -MP
 LDFLAGS   := $(SAN)
-LIBS      := -lz -lm
+LIBS      := -llmdb -lz -lm
 TEST_LIBS := -lcmocka -ljansson
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -37,6 +37,8 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 
 .PHONY: all asan test unit integration fuzz fuzz-smoke bench demo deps clean check-layers
 .DEFAULT_GOAL := all
+# Keep objects of test and bench programs between builds.
+.SECONDARY:
 
 all: $(BUILD)/mdsd $(BUILD)/mdsctl $(UNIT_BINS) $(BENCH_BINS)
 

@@ -27,6 +27,10 @@ static const char *const messages[MDS_ERR_MAX_] = {
 	[MDS_ENOTLEADER] = "not the leader",
 	[MDS_ETIMEDOUT] = "timed out",
 	[MDS_ECORRUPT] = "data corrupt",
+	[MDS_ENOATTR] = "no such attribute",
+	[MDS_EROFS] = "read-only file system",
+	[MDS_EMLINK] = "too many links",
+	[MDS_EXDEV] = "outside the allowed tree",
 };
 
 const char *mds_strerror(int code)
@@ -57,6 +61,9 @@ int mds_err_from_errno(int e)
 	case ENOTSUP: return -MDS_ENOTSUP;
 	case EAGAIN: return -MDS_EAGAIN;
 	case ETIMEDOUT: return -MDS_ETIMEDOUT;
+	case ENODATA: return -MDS_ENOATTR;
+	case EROFS: return -MDS_EROFS;
+	case EMLINK: return -MDS_EMLINK;
 	default: return -MDS_EIO;
 	}
 }

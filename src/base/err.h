@@ -31,6 +31,10 @@ enum mds_err {
 	MDS_ENOTLEADER,     /* this node does not lead the group */
 	MDS_ETIMEDOUT,      /* timed out */
 	MDS_ECORRUPT,       /* stored data failed a check */
+	MDS_ENOATTR,        /* no such extended attribute */
+	MDS_EROFS,          /* read-only file system (session) */
+	MDS_EMLINK,         /* too many links */
+	MDS_EXDEV,          /* would cross a boundary (e.g. out of the session root) */
 	MDS_ERR_MAX_
 };
 

@@ -25,7 +25,7 @@ static void test_errno_maps_to_negative_codes(void **state)
 	assert_int_equal(mds_err_from_errno(ENOENT), -MDS_ENOENT);
 	assert_int_equal(mds_err_from_errno(ENOSPC), -MDS_ENOSPC);
 	assert_int_equal(mds_err_from_errno(EDQUOT), -MDS_ENOSPC);
-	assert_int_equal(mds_err_from_errno(EXDEV), -MDS_EIO);
+	assert_int_equal(mds_err_from_errno(ECHILD), -MDS_EIO);
 }
 
 int main(void)

@@ -1,0 +1,831 @@
+/* meta/apply.c - the deterministic metadata state machine.
+ *
+ * Each op_* function checks everything before it writes where it can; the
+ * child transaction in meta_apply() makes a failure after a write harmless
+ * anyway. Storage failures are told apart from file-system results by
+ * is_storage_error().
+ */
+#include "meta/apply.h"
+
+#include "base/bytes.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "meta/dentry.h"
+#include "meta/node.h"
+#include "meta/perm.h"
+#include "meta/session.h"
+#include "meta/xattr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define XATTR_VALUE_MAX 65536
+
+static bool is_storage_error(int rc)
+{
+	return rc == -MDS_EIO || rc == -MDS_ECORRUPT || rc == -MDS_ENOMEM ||
+	       rc == -MDS_ENOSPC;
+}
+
+static bool name_valid(struct meta_bytes n)
+{
+	if (n.len == 0 || n.len > META_NAME_MAX)
+		return false;
+	if (memchr(n.p, '/', n.len) || memchr(n.p, '\0', n.len))
+		return false;
+	if ((n.len == 1 && n.p[0] == '.') || (n.len == 2 && n.p[0] == '.' && n.p[1] == '.'))
+		return false;
+	return true;
+}
+
+/* Loads a live (not trashed or sustained) directory. */
+static int get_dir(struct meta_store *s, MDB_txn *txn, uint32_t ino, struct meta_inode *d)
+{
+	int rc = meta_inode_get(s, txn, ino, d);
+	if (rc < 0)
+		return rc;
+	if (d->flags & (MI_TRASH | MI_SUSTAINED))
+		return -MDS_ENOENT;
+	return d->type == MT_DIR ? 0 : -MDS_ENOTDIR;
+}
+
+/* Checks that the caller may add or remove entries in dir. */
+static int dir_writable(const struct meta_inode *dir, const struct meta_creds *c)
+{
+	if (dir->eattr & EATTR_IMMUTABLE)
+		return -MDS_EPERM;
+	return meta_perm_check(dir, c, PERM_W | PERM_X);
+}
+
+static void touch_dir(struct meta_inode *dir, uint32_t now)
+{
+	dir->mtime = now;
+	dir->ctime = now;
+}
+
+static int op_init(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		   struct meta_result *res)
+{
+	struct meta_inode root;
+	if (meta_inode_get(s, txn, META_ROOT_INO, &root) == 0)
+		return -MDS_EEXIST;
+	if (c->data.len != 8)
+		return -MDS_EINVAL;
+	uint32_t now = meta_cmd_now(c);
+	root = (struct meta_inode){
+		.ino = META_ROOT_INO, .type = MT_DIR, .mode = 0777,
+		.atime = now, .mtime = now, .ctime = now, .nlink = 2,
+		.trashtime = 86400, .goal = 1, .stamp = c->stamp,
+	};
+	int rc;
+	if ((rc = meta_inode_put(s, txn, &root)) < 0 ||
+	    (rc = meta_counter_put(s, txn, META_METAID, be64_get(c->data.p))) < 0 ||
+	    (rc = meta_counter_put(s, txn, META_NEXT_INODE, 2)) < 0 ||
+	    (rc = meta_counter_put(s, txn, META_NEXT_SESSION, 1)) < 0 ||
+	    (rc = meta_counter_put(s, txn, META_INODES, 1)) < 0)
+		return rc;
+	res->ino = META_ROOT_INO;
+	res->attr = root;
+	return 0;
+}
+
+static int op_mknode(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		     struct meta_result *res)
+{
+	struct meta_inode parent, node;
+	struct meta_dentry d;
+	uint32_t now = meta_cmd_now(c);
+	int rc;
+
+	if ((rc = get_dir(s, txn, c->parent, &parent)) < 0)
+		return rc;
+	if ((rc = dir_writable(&parent, &c->creds)) < 0)
+		return rc;
+	if (!name_valid(c->name))
+		return -MDS_EINVAL;
+	if (c->ntype < MT_FILE || c->ntype > MT_SOCKET)
+		return -MDS_EINVAL;
+	rc = meta_dentry_get(s, txn, c->parent, c->name.p, c->name.len, &d);
+	if (rc == 0)
+		return -MDS_EEXIST;
+	if (rc != -MDS_ENOENT)
+		return rc;
+	if (c->new_ino <= META_ROOT_INO || c->new_ino > META_MAX_INO)
+		return -MDS_EINVAL;
+	if (meta_inode_get(s, txn, c->new_ino, &node) == 0)
+		return -MDS_EAGAIN;   /* the proposer's allocator is behind */
+	if (c->ntype == MT_SYMLINK &&
+	    (c->data.len == 0 || c->data.len > META_SYMLINK_MAX ||
+	     memchr(c->data.p, '\0', c->data.len)))
+		return -MDS_EINVAL;
+
+	node = (struct meta_inode){
+		.ino = c->new_ino, .type = c->ntype,
+		.uid = c->creds.uid, .gid = meta_creds_gid(&c->creds, 0),
+		.atime = now, .mtime = now, .ctime = now,
+		.nlink = c->ntype == MT_DIR ? 2 : 1,
+		.trashtime = parent.trashtime, .goal = parent.goal,
+		.stamp = c->stamp,
+	};
+	if (c->ntype == MT_SYMLINK) {
+		node.mode = 0777;
+		node.length = c->data.len;
+	} else {
+		node.mode = c->mode & 07777 & ~c->umask;
+	}
+	if (c->ntype == MT_BLOCKDEV || c->ntype == MT_CHARDEV)
+		node.rdev = c->rdev;
+	if (parent.mode & MODE_SGID) {
+		node.gid = parent.gid;
+		if (c->ntype == MT_DIR && (c->flags & MKNODE_COPYSGID))
+			node.mode |= MODE_SGID;
+	}
+
+	d = (struct meta_dentry){.ino = node.ino, .type = node.type, .tag = c->stamp};
+	if ((rc = meta_inode_put(s, txn, &node)) < 0 ||
+	    (rc = meta_dentry_insert(s, txn, c->parent, c->name.p, c->name.len, &d)) < 0)
+		return rc;
+	if (c->ntype == MT_SYMLINK &&
+	    (rc = meta_node_set_symlink(s, txn, node.ino, c->data.p, c->data.len)) < 0)
+		return rc;
+	if (c->ntype == MT_DIR)
+		parent.nlink++;
+	touch_dir(&parent, now);
+	if ((rc = meta_inode_put(s, txn, &parent)) < 0)
+		return rc;
+	if ((c->flags & MKNODE_OPEN) && (rc = meta_session_add_open(s, txn, c->session, node.ino)) < 0)
+		return rc;
+	uint64_t next, count;
+	if ((rc = meta_counter_get(s, txn, META_NEXT_INODE, &next)) < 0 ||
+	    (rc = meta_counter_get(s, txn, META_INODES, &count)) < 0)
+		return rc;
+	if (node.ino >= next && (rc = meta_counter_put(s, txn, META_NEXT_INODE, (uint64_t)node.ino + 1)) < 0)
+		return rc;
+	if ((rc = meta_counter_put(s, txn, META_INODES, count + 1)) < 0)
+		return rc;
+	res->ino = node.ino;
+	res->attr = node;
+	return 0;
+}
+
+static int op_link(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		   struct meta_result *res)
+{
+	struct meta_inode node, parent;
+	struct meta_dentry d;
+	uint32_t now = meta_cmd_now(c);
+	int rc;
+
+	if ((rc = meta_inode_get(s, txn, c->ino, &node)) < 0)
+		return rc;
+	if (node.flags & (MI_TRASH | MI_SUSTAINED))
+		return -MDS_ENOENT;
+	if (node.type == MT_DIR)
+		return -MDS_EPERM;
+	if (node.eattr & EATTR_IMMUTABLE)
+		return -MDS_EPERM;
+	if ((rc = get_dir(s, txn, c->parent, &parent)) < 0)
+		return rc;
+	if ((rc = dir_writable(&parent, &c->creds)) < 0)
+		return rc;
+	if (!name_valid(c->name))
+		return -MDS_EINVAL;
+	rc = meta_dentry_get(s, txn, c->parent, c->name.p, c->name.len, &d);
+	if (rc == 0)
+		return -MDS_EEXIST;
+	if (rc != -MDS_ENOENT)
+		return rc;
+	if (node.nlink >= META_MAX_LINKS)
+		return -MDS_EMLINK;
+
+	d = (struct meta_dentry){.ino = node.ino, .type = node.type, .tag = c->stamp};
+	if ((rc = meta_dentry_insert(s, txn, c->parent, c->name.p, c->name.len, &d)) < 0)
+		return rc;
+	node.nlink++;
+	node.ctime = now;
+	node.stamp = c->stamp;
+	touch_dir(&parent, now);
+	if ((rc = meta_inode_put(s, txn, &node)) < 0 ||
+	    (rc = meta_inode_put(s, txn, &parent)) < 0)
+		return rc;
+	res->ino = node.ino;
+	res->attr = node;
+	return 0;
+}
+
+/* Checks that the entry (dir, node) may be removed by the caller. */
+static int removable(const struct meta_inode *dir, const struct meta_inode *node,
+		     const struct meta_creds *c)
+{
+	if (dir->eattr & (EATTR_IMMUTABLE | EATTR_APPENDONLY))
+		return -MDS_EPERM;
+	if (node->eattr & (EATTR_IMMUTABLE | EATTR_APPENDONLY | EATTR_UNDELETABLE))
+		return -MDS_EPERM;
+	if (!meta_perm_sticky_ok(dir, node, c))
+		return -MDS_EPERM;
+	return 0;
+}
+
+/* Removes the entry (dir, name) -> node and what follows from it: the
+ * directory's link count, the node's link count, and when the last name of
+ * a non-directory goes, trash, sustained or deletion. dir and node are
+ * updated in the store; dir is not touched otherwise (callers set times). */
+static int remove_entry(struct meta_store *s, MDB_txn *txn, struct meta_inode *dir,
+			struct meta_bytes name, struct meta_inode *node,
+			const struct meta_cmd *c)
+{
+	uint32_t now = meta_cmd_now(c);
+	int rc;
+	if (node->type == MT_FILE && node->nlink == 1 &&
+	    node->trashtime > 0) {
+		/* The path must be taken while the entry still exists. */
+		if ((rc = meta_node_to_trash(s, txn, node, dir->ino, name.p, name.len, now)) < 0)
+			return rc;
+	}
+	if ((rc = meta_dentry_remove(s, txn, dir->ino, name.p, name.len, node->ino)) < 0)
+		return rc;
+	if (node->type == MT_DIR) {
+		dir->nlink--;
+		return meta_node_delete(s, txn, node);
+	}
+	node->nlink--;
+	node->ctime = now;
+	node->stamp = c->stamp;
+	if (node->nlink > 0 || (node->flags & MI_TRASH))
+		return meta_inode_put(s, txn, node);
+	return meta_node_release(s, txn, node);
+}
+
+static int op_unlink(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		     struct meta_result *res)
+{
+	struct meta_inode dir, node;
+	struct meta_dentry d;
+	int rc;
+
+	if ((rc = get_dir(s, txn, c->parent, &dir)) < 0)
+		return rc;
+	if (!name_valid(c->name))
+		return -MDS_EINVAL;
+	if ((rc = meta_perm_check(&dir, &c->creds, PERM_W | PERM_X)) < 0)
+		return rc;
+	if ((rc = meta_dentry_get(s, txn, c->parent, c->name.p, c->name.len, &d)) < 0)
+		return rc;
+	if ((rc = meta_inode_get(s, txn, d.ino, &node)) < 0)
+		return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
+	if (c->flags & UNLINK_RMDIR) {
+		if (node.type != MT_DIR)
+			return -MDS_ENOTDIR;
+		bool empty;
+		if ((rc = meta_dir_is_empty(s, txn, node.ino, &empty)) < 0)
+			return rc;
+		if (!empty)
+			return -MDS_ENOTEMPTY;
+	} else if (node.type == MT_DIR) {
+		return -MDS_EPERM;
+	}
+	if ((rc = removable(&dir, &node, &c->creds)) < 0)
+		return rc;
+	if ((rc = remove_entry(s, txn, &dir, c->name, &node, c)) < 0)
+		return rc;
+	touch_dir(&dir, meta_cmd_now(c));
+	if ((rc = meta_inode_put(s, txn, &dir)) < 0)
+		return rc;
+	res->ino = node.ino;
+	return 0;
+}
+
+/* -MDS_EINVAL when dst lies inside the tree of dir (or is dir itself). */
+static int check_not_below(struct meta_store *s, MDB_txn *txn, uint32_t dir, uint32_t dst)
+{
+	uint8_t name[META_NAME_MAX];
+	size_t nlen;
+	for (uint32_t at = dst, depth = 0; at != META_ROOT_INO; depth++) {
+		if (at == dir)
+			return -MDS_EINVAL;
+		if (depth > 1u << 20)
+			return -MDS_ECORRUPT;   /* a cycle: the tree is broken */
+		uint32_t up;
+		int rc = meta_link_first(s, txn, at, &up, name, &nlen);
+		if (rc < 0)
+			return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
+		at = up;
+	}
+	return dir == META_ROOT_INO ? -MDS_EINVAL : 0;
+}
+
+static int op_rename(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		     struct meta_result *res)
+{
+	struct meta_inode src_dir, dst_dir, node, old;
+	struct meta_dentry d, existing;
+	uint32_t now = meta_cmd_now(c);
+	bool same_dir = c->parent == c->parent2;
+	int rc;
+
+	if ((rc = get_dir(s, txn, c->parent, &src_dir)) < 0)
+		return rc;
+	if ((rc = get_dir(s, txn, c->parent2, &dst_dir)) < 0)
+		return rc;
+	if (!name_valid(c->name) || !name_valid(c->name2))
+		return -MDS_EINVAL;
+	if ((rc = meta_perm_check(&src_dir, &c->creds, PERM_W | PERM_X)) < 0 ||
+	    (rc = meta_perm_check(&dst_dir, &c->creds, PERM_W | PERM_X)) < 0)
+		return rc;
+	if ((rc = meta_dentry_get(s, txn, c->parent, c->name.p, c->name.len, &d)) < 0)
+		return rc;
+	if ((rc = meta_inode_get(s, txn, d.ino, &node)) < 0)
+		return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
+	if ((rc = removable(&src_dir, &node, &c->creds)) < 0)
+		return rc;
+	if (dst_dir.eattr & EATTR_IMMUTABLE)
+		return -MDS_EPERM;
+	if (node.type == MT_DIR && !same_dir) {
+		if ((rc = meta_perm_check(&node, &c->creds, PERM_W)) < 0)
+			return rc;
+		if ((rc = check_not_below(s, txn, node.ino, c->parent2)) < 0)
+			return rc;
+	}
+
+	rc = meta_dentry_get(s, txn, c->parent2, c->name2.p, c->name2.len, &existing);
+	if (rc == 0) {
+		if (existing.ino == node.ino) {
+			res->ino = node.ino;   /* two names of one inode: nothing to do */
+			res->attr = node;
+			return 0;
+		}
+		if ((rc = meta_inode_get(s, txn, existing.ino, &old)) < 0)
+			return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
+		if (node.type == MT_DIR && old.type != MT_DIR)
+			return -MDS_ENOTDIR;
+		if (node.type != MT_DIR && old.type == MT_DIR)
+			return -MDS_EPERM;
+		if (old.type == MT_DIR) {
+			bool empty;
+			if ((rc = meta_dir_is_empty(s, txn, old.ino, &empty)) < 0)
+				return rc;
+			if (!empty)
+				return -MDS_ENOTEMPTY;
+		}
+		if ((rc = removable(&dst_dir, &old, &c->creds)) < 0)
+			return rc;
+		if ((rc = remove_entry(s, txn, &dst_dir, c->name2, &old, c)) < 0)
+			return rc;
+		if (same_dir)
+			src_dir.nlink = dst_dir.nlink;
+	} else if (rc != -MDS_ENOENT) {
+		return rc;
+	}
+
+	if ((rc = meta_dentry_remove(s, txn, c->parent, c->name.p, c->name.len, node.ino)) < 0)
+		return rc;
+	d.tag = c->stamp;
+	if ((rc = meta_dentry_insert(s, txn, c->parent2, c->name2.p, c->name2.len, &d)) < 0)
+		return rc;
+	if (node.type == MT_DIR && !same_dir) {
+		src_dir.nlink--;
+		dst_dir.nlink++;
+	}
+	node.ctime = now;
+	node.stamp = c->stamp;
+	touch_dir(&src_dir, now);
+	if ((rc = meta_inode_put(s, txn, &node)) < 0 ||
+	    (rc = meta_inode_put(s, txn, &src_dir)) < 0)
+		return rc;
+	if (!same_dir) {
+		touch_dir(&dst_dir, now);
+		if ((rc = meta_inode_put(s, txn, &dst_dir)) < 0)
+			return rc;
+	}
+	res->ino = node.ino;
+	res->attr = node;
+	return 0;
+}
+
+/* Which of suid/sgid a chown clears (14.6 of the client protocol spec). */
+static uint16_t sugid_cleared(uint8_t clearmode, const struct meta_inode *n, bool root,
+			      bool gid_changes)
+{
+	bool dir = n->type == MT_DIR;
+	uint16_t both = MODE_SUID | MODE_SGID;
+	uint16_t ext = (n->mode & 010) ? both : MODE_SUID;
+	switch (clearmode) {
+	case 1: return both;
+	case 2: return root ? 0 : both;
+	case 3: return (!root && gid_changes) ? both : 0;
+	case 4: return dir ? 0 : ext;
+	case 5: return dir ? (root ? 0 : both) : ext;
+	default: return 0;
+	}
+}
+
+static int op_setattr(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		      struct meta_result *res)
+{
+	struct meta_inode n;
+	const struct meta_creds *cr = &c->creds;
+	uint32_t now = meta_cmd_now(c);
+	uint8_t m = c->setmask;
+	int rc;
+
+	if ((rc = meta_inode_get(s, txn, c->ino, &n)) < 0)
+		return rc;
+	if (n.eattr & EATTR_IMMUTABLE)
+		return -MDS_EPERM;
+	bool root = cr->uid == 0;
+	bool owner = root || cr->uid == n.uid || (n.eattr & EATTR_NOOWNER);
+	/* The kernel clearing suid/sgid on write: allowed to anyone. */
+	bool clear_only = !root && m == SET_MODE &&
+			  (c->mode & 07777) == (n.mode & ~(MODE_SUID | MODE_SGID) & 07777);
+	if (!clear_only) {
+		if (!root && (cr->sesflags & SESFLAG_MAPALL) && (m & (SET_UID | SET_GID)))
+			return -MDS_EPERM;
+		if (!owner && (m & (SET_MODE | SET_UID | SET_GID | SET_ATIME | SET_MTIME)))
+			return -MDS_EPERM;
+		if (!owner && (m & (SET_ATIME_NOW | SET_MTIME_NOW)) &&
+		    (rc = meta_perm_check(&n, cr, PERM_W)) < 0)
+			return rc;
+		if (!root && (m & SET_UID) && c->uid != cr->uid)
+			return -MDS_EPERM;
+		if (!root && (m & SET_GID) && !(cr->sesflags & SESFLAG_IGNOREGID) &&
+		    !meta_creds_in_group(cr, c->gid))
+			return -MDS_EPERM;
+	}
+
+	uint16_t mode = n.mode;
+	if (m & SET_MODE) {
+		mode = c->mode & 07777;
+		if (m & (SET_UID | SET_GID))
+			mode = (mode & ~(MODE_SUID | MODE_SGID)) | (n.mode & (MODE_SUID | MODE_SGID));
+		uint32_t gid = (m & SET_GID) ? c->gid : n.gid;
+		if (!root && (mode & MODE_SGID) && !(cr->sesflags & SESFLAG_IGNOREGID) &&
+		    !meta_creds_in_group(cr, gid))
+			mode &= ~MODE_SGID;
+	}
+	if ((m & (SET_UID | SET_GID)) && (mode & (MODE_SUID | MODE_SGID))) {
+		bool gid_changes = (m & SET_GID) && c->gid != n.gid;
+		mode &= ~sugid_cleared(c->smode, &n, root, gid_changes);
+	}
+	n.mode = mode;
+	if (m & SET_UID)
+		n.uid = c->uid;
+	if (m & SET_GID)
+		n.gid = c->gid;
+	if (m & SET_ATIME_NOW)
+		n.atime = now;
+	else if (m & SET_ATIME)
+		n.atime = c->atime;
+	if (m & SET_MTIME_NOW)
+		n.mtime = now;
+	else if (m & SET_MTIME)
+		n.mtime = c->mtime;
+	if (m & SET_WINATTR)
+		n.winattr = c->winattr;
+	n.ctime = now;
+	n.stamp = c->stamp;
+	if ((rc = meta_inode_put(s, txn, &n)) < 0)
+		return rc;
+	res->ino = n.ino;
+	res->attr = n;
+	return 0;
+}
+
+static int op_truncate(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		       struct meta_result *res)
+{
+	struct meta_inode n;
+	uint32_t now = meta_cmd_now(c);
+	int rc;
+
+	if ((rc = meta_inode_get(s, txn, c->ino, &n)) < 0)
+		return rc;
+	if (n.type != MT_FILE)
+		return -MDS_EPERM;
+	if (n.eattr & EATTR_IMMUTABLE)
+		return -MDS_EPERM;
+	if ((n.eattr & EATTR_APPENDONLY) && !(c->flags & (TRUNC_RESERVE | TRUNC_UPDATE)))
+		return -MDS_EPERM;
+	if (!(c->flags & TRUNC_OPENED) && (rc = meta_perm_check(&n, &c->creds, PERM_W)) < 0)
+		return rc;
+	res->prevlength = n.length;
+	if (c->flags & TRUNC_RESERVE) {
+		n.length += c->length;
+	} else if (c->flags & TRUNC_UPDATE) {
+		if (c->length > n.length)
+			n.length = c->length;
+	} else {
+		bool same = c->length == n.length;
+		n.length = c->length;
+		if (!(same && (c->flags & TRUNC_TIMEFIX))) {
+			n.mtime = now;
+			n.ctime = now;
+		}
+	}
+	n.stamp = c->stamp;
+	if ((rc = meta_inode_put(s, txn, &n)) < 0)
+		return rc;
+	res->ino = n.ino;
+	res->attr = n;
+	return 0;
+}
+
+static int op_open(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		   struct meta_result *res)
+{
+	struct meta_inode n;
+	uint32_t now = meta_cmd_now(c);
+	int rc;
+
+	if ((rc = meta_inode_get(s, txn, c->ino, &n)) < 0)
+		return rc;
+	if (n.type != MT_FILE)
+		return -MDS_EPERM;
+	if (!(c->flags & OPEN_AFTER_CREATE)) {
+		if ((n.eattr & EATTR_IMMUTABLE) && (c->flags & (OPEN_WRITE | OPEN_TRUNCATE)))
+			return -MDS_EPERM;
+		if ((n.eattr & EATTR_APPENDONLY) && (c->flags & OPEN_TRUNCATE))
+			return -MDS_EPERM;
+		uint8_t want = 0;
+		if (c->flags & OPEN_READ)
+			want |= PERM_R;
+		if (c->flags & (OPEN_WRITE | OPEN_TRUNCATE))
+			want |= PERM_W;
+		if ((rc = meta_perm_check(&n, &c->creds, want)) < 0)
+			return rc;
+		if (c->flags & OPEN_TRUNCATE) {
+			n.length = 0;
+			n.mtime = now;
+			n.ctime = now;
+			n.stamp = c->stamp;
+			if ((rc = meta_inode_put(s, txn, &n)) < 0)
+				return rc;
+		}
+	}
+	if ((rc = meta_session_add_open(s, txn, c->session, n.ino)) < 0)
+		return rc;
+	res->ino = n.ino;
+	res->attr = n;
+	return 0;
+}
+
+static int op_setxattr(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		       struct meta_result *res)
+{
+	struct meta_inode n;
+	const struct meta_creds *cr = &c->creds;
+	int rc;
+
+	if ((rc = meta_inode_get(s, txn, c->ino, &n)) < 0)
+		return rc;
+	if (c->name.len == 0 || c->name.len > META_NAME_MAX || memchr(c->name.p, '\0', c->name.len))
+		return -MDS_EINVAL;
+	bool root = cr->uid == 0;
+	if (!root && ((c->name.len >= 8 && memcmp(c->name.p, "trusted.", 8) == 0) ||
+		      (c->name.len >= 9 && memcmp(c->name.p, "security.", 9) == 0)))
+		return -MDS_EPERM;
+	if (!root && c->name.len >= 7 && memcmp(c->name.p, "system.", 7) == 0 &&
+	    cr->uid != n.uid && !(n.eattr & EATTR_NOOWNER))
+		return -MDS_EPERM;
+	if (n.eattr & EATTR_IMMUTABLE)
+		return -MDS_EPERM;
+	if (!(c->flags & CMD_OPENED) && (rc = meta_perm_check(&n, cr, PERM_W)) < 0)
+		return rc;
+	if (c->smode > 3)
+		return -MDS_EINVAL;
+	if (c->data.len > XATTR_VALUE_MAX)
+		return -MDS_ERANGE;
+	bool exists;
+	if ((rc = meta_xattr_exists(s, txn, n.ino, c->name.p, c->name.len, &exists)) < 0)
+		return rc;
+	if (c->smode == 1 && exists)
+		return -MDS_EEXIST;
+	if ((c->smode == 2 || c->smode == 3) && !exists)
+		return -MDS_ENOATTR;
+	if (c->smode == 3)
+		rc = meta_xattr_remove(s, txn, n.ino, c->name.p, c->name.len);
+	else
+		rc = meta_xattr_set(s, txn, n.ino, c->name.p, c->name.len, c->data.p,
+				    c->data.len, c->stamp);
+	if (rc < 0)
+		return rc;
+	bool any;
+	if ((rc = meta_xattr_any(s, txn, n.ino, &any)) < 0)
+		return rc;
+	n.flags = any ? (n.flags | MI_XATTR) : (n.flags & ~MI_XATTR);
+	n.ctime = meta_cmd_now(c);
+	n.stamp = c->stamp;
+	if ((rc = meta_inode_put(s, txn, &n)) < 0)
+		return rc;
+	res->ino = n.ino;
+	res->attr = n;
+	return 0;
+}
+
+/* SETTRASHTIME / SETGOAL / SETEATTR on one node; smode low bits: 0 set,
+ * 1 increase only (eattr: add bits), 2 decrease only (eattr: remove). */
+struct set_walk {
+	struct meta_store *s;
+	MDB_txn *txn;
+	const struct meta_cmd *c;
+	struct meta_result *res;
+};
+
+static uint32_t set_field_get(uint8_t kind, const struct meta_inode *n)
+{
+	return kind == MC_SETTRASHTIME ? n->trashtime : kind == MC_SETGOAL ? n->goal : n->eattr;
+}
+
+static int set_one(struct set_walk *w, struct meta_inode *n)
+{
+	const struct meta_cmd *c = w->c;
+	if (c->creds.uid != 0 && c->creds.uid != n->uid && !(n->eattr & EATTR_NOOWNER)) {
+		w->res->notpermitted++;
+		return 0;
+	}
+	uint32_t old = set_field_get(c->kind, n), v = old;
+	uint8_t how = c->smode & 3;
+	if (c->kind == MC_SETEATTR)
+		v = how == 0 ? c->value : how == 1 ? (old | c->value) : how == 2 ? (old & ~c->value) : old;
+	else
+		v = how == 0 ? c->value : how == 1 ? (c->value > old ? c->value : old)
+			   : how == 2 ? (c->value < old ? c->value : old) : old;
+	if (v == old) {
+		w->res->notchanged++;
+		return 0;
+	}
+	if (c->kind == MC_SETTRASHTIME)
+		n->trashtime = v;
+	else if (c->kind == MC_SETGOAL)
+		n->goal = (uint8_t)v;
+	else
+		n->eattr = (uint8_t)v;
+	n->ctime = meta_cmd_now(c);
+	n->stamp = c->stamp;
+	w->res->changed++;
+	return meta_inode_put(w->s, w->txn, n);
+}
+
+static int set_tree(struct set_walk *w, uint32_t ino, unsigned depth)
+{
+	struct meta_inode n;
+	int rc = meta_inode_get(w->s, w->txn, ino, &n);
+	if (rc < 0)
+		return rc;
+	if ((rc = set_one(w, &n)) < 0)
+		return rc;
+	if (!(w->c->smode & 4) || n.type != MT_DIR)
+		return 0;
+	if (depth > 4096)
+		return -MDS_ECORRUPT;
+	/* Collect the children first: writes would disturb the cursor. */
+	struct meta_dir_iter it;
+	if ((rc = meta_dir_iter_open(w->s, w->txn, ino, &it)) < 0)
+		return rc;
+	uint32_t *kids = NULL;
+	size_t n_kids = 0, cap = 0;
+	const uint8_t *name;
+	size_t nlen;
+	struct meta_dentry d;
+	while ((rc = meta_dir_iter_next(&it, &name, &nlen, &d)) > 0) {
+		if (n_kids == cap) {
+			cap = cap ? cap * 2 : 64;
+			uint32_t *k = realloc(kids, cap * sizeof(*k));
+			if (k == NULL) {
+				rc = -MDS_ENOMEM;
+				break;
+			}
+			kids = k;
+		}
+		kids[n_kids++] = d.ino;
+	}
+	meta_dir_iter_close(&it);
+	for (size_t i = 0; rc >= 0 && i < n_kids; i++)
+		rc = set_tree(w, kids[i], depth + 1);
+	free(kids);
+	return rc < 0 ? rc : 0;
+}
+
+static int op_set_tool(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		       struct meta_result *res)
+{
+	if (c->kind == MC_SETGOAL && (c->value < 1 || c->value > 9))
+		return -MDS_EINVAL;
+	if (c->kind == MC_SETEATTR && c->value > 0xff)
+		return -MDS_EINVAL;
+	struct set_walk w = {s, txn, c, res};
+	int rc = set_tree(&w, c->ino, 0);
+	res->ino = c->ino;
+	return rc;
+}
+
+/* AMTIME_INODES: mtime only grows (ctime follows it); atime per relatime. */
+static int op_amtime(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		     struct meta_result *res)
+{
+	(void)res;
+	if (c->data.len % 12)
+		return -MDS_EINVAL;
+	for (uint32_t off = 0; off < c->data.len; off += 12) {
+		uint32_t ino = be32_get(c->data.p + off);
+		uint32_t atime = be32_get(c->data.p + off + 4);
+		uint32_t mtime = be32_get(c->data.p + off + 8);
+		struct meta_inode n;
+		int rc = meta_inode_get(s, txn, ino, &n);
+		if (rc == -MDS_ENOENT || ino == 0)
+			continue;
+		if (rc < 0)
+			return rc;
+		bool changed = false;
+		if (mtime > n.mtime) {
+			n.mtime = mtime;
+			n.ctime = mtime;
+			changed = true;
+		}
+		if (atime > n.atime &&
+		    ((n.atime <= n.ctime && atime >= n.ctime) ||
+		     (n.atime <= n.mtime && atime >= n.mtime) ||
+		     (uint64_t)n.atime + 86400 < atime)) {
+			n.atime = atime;
+			changed = true;
+		}
+		if (changed) {
+			n.stamp = c->stamp;
+			if ((rc = meta_inode_put(s, txn, &n)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int op_purge(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		    struct meta_result *res)
+{
+	struct meta_inode n;
+	int rc = meta_inode_get(s, txn, c->ino, &n);
+	if (rc < 0)
+		return rc;
+	if (!(n.flags & MI_TRASH))
+		return -MDS_ENOENT;
+	res->ino = n.ino;
+	return meta_node_purge_trash(s, txn, &n);
+}
+
+static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		    struct meta_result *res)
+{
+	switch (c->kind) {
+	case MC_INIT: return op_init(s, txn, c, res);
+	case MC_MKNODE: return op_mknode(s, txn, c, res);
+	case MC_LINK: return op_link(s, txn, c, res);
+	case MC_UNLINK: return op_unlink(s, txn, c, res);
+	case MC_RENAME: return op_rename(s, txn, c, res);
+	case MC_SETATTR: return op_setattr(s, txn, c, res);
+	case MC_TRUNCATE: return op_truncate(s, txn, c, res);
+	case MC_OPEN: return op_open(s, txn, c, res);
+	case MC_SETXATTR: return op_setxattr(s, txn, c, res);
+	case MC_SETTRASHTIME:
+	case MC_SETGOAL:
+	case MC_SETEATTR: return op_set_tool(s, txn, c, res);
+	case MC_AMTIME: return op_amtime(s, txn, c, res);
+	case MC_SESSION_OPEN: return meta_session_put(s, txn, c->session, c->data.p, c->data.len);
+	case MC_SESSION_CLOSE: return meta_session_close(s, txn, c->session);
+	case MC_SESSION_FILES: return meta_session_set_files(s, txn, c->session, c->data.p, c->data.len);
+	case MC_TRASH_EXPIRE: return meta_node_expire_trash(s, txn, meta_cmd_now(c));
+	case MC_PURGE: return op_purge(s, txn, c, res);
+	case MC_UNDEL: return -MDS_ENOTSUP;
+	default: return -MDS_EINVAL;
+	}
+}
+
+int meta_apply(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
+	       struct meta_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	MDB_txn *txn;
+	int rc = meta_err_from_mdb(mdb_txn_begin(s->env, batch, 0, &txn));
+	if (rc < 0)
+		return rc;
+	rc = dispatch(s, txn, c, res);
+	if (rc < 0) {
+		mdb_txn_abort(txn);
+		if (is_storage_error(rc)) {
+			LOG_ERR("meta: storage failure applying command %u: %s",
+				c->kind, mds_strerror(rc));
+			return rc;
+		}
+		memset(res, 0, sizeof(*res));
+		res->err = rc;
+		return 0;
+	}
+	return meta_txn_commit(txn);
+}
+
+int meta_set_applied(struct meta_store *s, MDB_txn *txn, uint64_t index)
+{
+	return meta_counter_put(s, txn, META_APPLIED, index);
+}
+
+int meta_get_applied(struct meta_store *s, MDB_txn *txn, uint64_t *index)
+{
+	return meta_counter_get(s, txn, META_APPLIED, index);
+}

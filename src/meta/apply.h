@@ -1,0 +1,36 @@
+/* meta/apply.h - applies one replicated command to the metadata store.
+ *
+ * meta_apply() is the only writer of metadata. It is deterministic: the
+ * same command on the same state yields the same state and result on every
+ * replica. Everything that varies (time, new ids) is inside the command.
+ *
+ * A command runs in a child transaction of the caller's batch transaction:
+ * when it fails for a file-system reason (ENOENT, EACCES, EEXIST, ...) its
+ * partial writes are rolled back and res->err says why; the return value is
+ * then 0, because the command was applied (as a no-op) like on every other
+ * replica. A negative return is a storage failure (map full, I/O error,
+ * corruption): the batch must be aborted and nothing it did is kept.
+ */
+#ifndef MDS_META_APPLY_H
+#define MDS_META_APPLY_H
+
+#include "meta/cmd.h"
+#include "meta/inode.h"
+#include "meta/store.h"
+
+struct meta_result {
+	int err;                 /* 0 or a negative MDS_E* code */
+	uint32_t ino;            /* the node created, removed or changed */
+	struct meta_inode attr;  /* its attributes after the command */
+	uint64_t prevlength;     /* TRUNCATE: the length before */
+	uint32_t changed, notchanged, notpermitted;  /* SET* tool commands */
+};
+
+int meta_apply(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
+	       struct meta_result *res);
+
+/* Records the last applied log index (in the batch transaction). */
+int meta_set_applied(struct meta_store *s, MDB_txn *txn, uint64_t index);
+int meta_get_applied(struct meta_store *s, MDB_txn *txn, uint64_t *index);
+
+#endif

@@ -1,0 +1,104 @@
+/* meta/cmd.h - metadata commands: what goes into the replicated log.
+ *
+ * Every change to metadata is a command: the proposer fills a struct
+ * meta_cmd (with everything that varies already chosen: the HLC stamp that
+ * gives "now", new inode and session numbers, credentials after remapping),
+ * meta_cmd_encode() turns it into log bytes, and on every replica
+ * meta_cmd_decode() + meta_apply() reproduce the same change.
+ *
+ * The encoding is one codec for all kinds: a header (format version, kind,
+ * stamp) followed by the fields that kind uses, in a fixed order given by
+ * a per-kind field mask. Variable parts (names, data, gid lists) are
+ * length-prefixed. Decoding checks every length and refuses trailing bytes;
+ * decoded pointers point into the encoded buffer.
+ */
+#ifndef MDS_META_CMD_H
+#define MDS_META_CMD_H
+
+#include "base/bytes.h"
+#include "base/hlc.h"
+#include "meta/perm.h"
+
+#include <stdint.h>
+
+enum meta_cmd_kind {
+	MC_INIT = 1,        /* new file system: root inode, metaid (data) */
+	MC_MKNODE,          /* mknod/mkdir/symlink/create: parent name ntype mode umask rdev new_ino flags [data=target] [session] */
+	MC_LINK,            /* ino parent name */
+	MC_UNLINK,          /* parent name flags(UNLINK_RMDIR) */
+	MC_RENAME,          /* parent name parent2 name2 */
+	MC_SETATTR,         /* ino flags(opened) setmask mode uid gid atime mtime winattr smode(sugidclear) */
+	MC_TRUNCATE,        /* ino flags length session */
+	MC_OPEN,            /* session ino flags */
+	MC_SETXATTR,        /* ino name data smode(mode) flags(opened) */
+	MC_SETTRASHTIME,    /* ino value smode */
+	MC_SETGOAL,         /* ino value smode */
+	MC_SETEATTR,        /* ino value smode */
+	MC_AMTIME,          /* data = N x (ino atime mtime) */
+	MC_SESSION_OPEN,    /* session data(session record) */
+	MC_SESSION_CLOSE,   /* session */
+	MC_SESSION_FILES,   /* session data = N x ino: the files the session holds */
+	MC_TRASH_EXPIRE,    /* purge trash whose time is up (now from stamp) */
+	MC_PURGE,           /* ino */
+	MC_UNDEL,           /* ino */
+	MC_KIND_MAX_
+};
+
+/* flags for MC_MKNODE */
+#define MKNODE_COPYSGID 0x01
+#define MKNODE_OPEN     0x02   /* CREATE: also record the file open */
+/* flags for MC_UNLINK */
+#define UNLINK_RMDIR    0x01
+/* flags for MC_OPEN (MooseFS OPEN request flags) */
+#define OPEN_READ       0x01
+#define OPEN_WRITE      0x02
+#define OPEN_AFTER_CREATE 0x04
+#define OPEN_TRUNCATE   0x08
+/* flags for MC_SETATTR / MC_SETXATTR */
+#define CMD_OPENED      0x01
+/* flags for MC_TRUNCATE (MooseFS TRUNCATE flags) */
+#define TRUNC_OPENED    0x01
+#define TRUNC_UPDATE    0x02
+#define TRUNC_TIMEFIX   0x04
+#define TRUNC_RESERVE   0x08
+
+/* SETATTR setmask bits (MooseFS) */
+#define SET_WINATTR   0x01
+#define SET_MODE      0x02
+#define SET_UID       0x04
+#define SET_GID       0x08
+#define SET_MTIME_NOW 0x10
+#define SET_MTIME     0x20
+#define SET_ATIME     0x40
+#define SET_ATIME_NOW 0x80
+
+struct meta_bytes {
+	const uint8_t *p;
+	uint32_t len;
+};
+
+struct meta_cmd {
+	uint8_t kind;
+	struct hlc_stamp stamp;     /* "now" for the command */
+	uint32_t session;
+	struct meta_creds creds;
+	uint32_t ino, parent, parent2, new_ino;
+	struct meta_bytes name, name2, data;
+	uint8_t ntype, flags, setmask, smode, winattr;
+	uint16_t mode, umask;
+	uint32_t uid, gid, atime, mtime, rdev, value;
+	uint64_t length;
+};
+
+/* Seconds of wall time the command carries. */
+static inline uint32_t meta_cmd_now(const struct meta_cmd *c)
+{
+	return (uint32_t)(hlc_stamp_ms(c->stamp) / 1000);
+}
+
+/* Appends the encoded command to w (check bw_ok). */
+void meta_cmd_encode(const struct meta_cmd *c, struct byte_writer *w);
+/* Decodes a whole command; -MDS_EPROTO if malformed. */
+int meta_cmd_decode(const uint8_t *p, size_t len, struct meta_cmd *out);
+
+#endif
