@@ -17,7 +17,7 @@ OPT       ?= -O2 -g
 SAN       ?=
 CFLAGS    := $(CSTD) $(WARN) $(OPT) $(SAN) -Isrc -MMD -MP
 LDFLAGS   := $(SAN)
-LIBS      := -llmdb -lcrypto -lz -lm
+LIBS      := -lraft -luv -llmdb -lcrypto -lz -lm
 TEST_LIBS := -lcmocka -ljansson
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -271,7 +271,7 @@ static void test_rename_directory_moves_link_counts(void **state)
 	assert_int_equal(fx_attr(f, b).nlink, 3);
 	uint32_t up;
 	MDB_txn *txn;
-	uint32_t sub;
+	uint32_t sub = 0;
 	assert_int_equal(fx_lookup(f, b, "sub", &sub), 0);
 	assert_int_equal(meta_txn_read(&f->s, &txn), 0);
 	assert_int_equal(meta_parent_of(&f->s, txn, sub, &up), 0);
