@@ -1,0 +1,264 @@
+/* consensus/group.h - Raft groups driven by libraft's raft_step() over the
+ * node's shared write-ahead log.
+ *
+ * A cons_node is one mds node's consensus host: it owns the WAL (one per
+ * node, in <dir>/wal) and the Raft groups the node takes part in; a
+ * cons_group is one group (a u32 id) with this node's raft id (u64).
+ * libraft 0.22 decides (elections, replication, commit); this module does
+ * all I/O: it persists term, vote, entries, truncations and snapshot marks
+ * in the WAL, hands outgoing messages to the caller's transport, applies
+ * committed entries to the caller's state machine and compacts the log.
+ *
+ * Guarantees
+ * - An entry is applied only once it is committed AND durable in the local
+ *   WAL, so the state machine's applied index never runs ahead of the log
+ *   this node would restart from.
+ * - A term or vote is durable before any message that depends on it leaves
+ *   (messages queue behind the WAL position of the term/vote record).
+ * - Every committed COMMAND entry is passed to fsm.apply() once, in index
+ *   order, between apply_begin() and apply_end(last_index); barrier and
+ *   configuration entries are not passed but advance the applied index.
+ *   On restart only entries after fsm.applied_index() are applied again.
+ * - Each non-NULL ctx given to cons_group_propose() (any ctx given to
+ *   cons_group_barrier()) comes back exactly once: in apply() (or barrier_done()) when its entry is applied
+ *   here, or in lost() when this node stopped leading before the entry
+ *   committed, when the entry was overwritten, or when the group closes.
+ *   A lost entry MAY STILL COMMIT through a later leader (and is then
+ *   applied here with ctx NULL): a client retry after lost() must carry a
+ *   request id so the state machine can tell a repeat.
+ * - Compaction never removes an entry that a live follower (heard from in
+ *   the last 4 election timeouts) still needs while this node leads, and
+ *   always keeps snapshot_trailing entries before the snapshot point.
+ *
+ * Snapshots are descriptors: the state machine's own store (LMDB) is the
+ * snapshot. After snapshot_threshold applied entries the group calls
+ * fsm.checkpoint() (make the state durable, e.g. mdb_env_sync), writes the
+ * group's snapshot descriptor <dir>/groups/<id>.snap atomically (index,
+ * term, the committed Raft configuration libraft needs at start), then
+ * appends a SNAPSHOT_MARK to the WAL, which frees the older entries and
+ * segments. Sending a snapshot to a follower that needs compacted entries
+ * (InstallSnapshot) is not implemented: it is logged as -MDS_ENOTSUP and
+ * that follower stays behind until a later release streams LMDB to it.
+ *
+ * Threads. Everything runs on one thread (the event loop) except
+ * cons_node_sync(), the one blocking step (write + fdatasync of the WAL's
+ * pending batch), which may run on a worker concurrently with the loop;
+ * its result is fed back on the loop thread with cons_node_synced().
+ * cons_node_flush() does both inline (tests, a single-threaded mode). No
+ * call here starts a thread, sleeps or reads a clock: time comes in through
+ * cons_node_set_time() and cons_node_tick(). Callbacks (fsm, transport) run
+ * on the loop thread from inside these calls; fsm callbacks may call
+ * cons_group_propose() and cons_group_barrier(), nothing else here.
+ */
+#ifndef MDS_CONSENSUS_GROUP_H
+#define MDS_CONSENSUS_GROUP_H
+
+#include <raft.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/wal.h"
+
+struct cons_node;
+struct cons_group;
+
+struct cons_options {
+	unsigned election_timeout_ms;   /* base; libraft randomizes 1x..2x */
+	unsigned heartbeat_ms;
+	bool pre_vote;
+	unsigned snapshot_threshold;    /* applied entries between snapshots */
+	unsigned snapshot_trailing;     /* entries kept before a snapshot */
+	unsigned max_inflight_entries;  /* per follower; 0: libraft's (32) */
+	bool trace;                     /* libraft diagnostics at LOG_DEBUG */
+	struct wal_options wal;         /* segment size, fault hook (tests) */
+};
+
+#define CONS_DEFAULT_ELECTION_TIMEOUT_MS 150
+#define CONS_DEFAULT_HEARTBEAT_MS 30
+#define CONS_DEFAULT_SNAPSHOT_THRESHOLD 8192
+#define CONS_DEFAULT_SNAPSHOT_TRAILING 1024
+
+/* The defaults above, pre-vote on, WAL defaults. */
+void cons_options_default(struct cons_options *o);
+
+/* Outgoing messages. msg is libraft's own representation (the peer codec
+ * encodes it later); msg->server_id is the destination. msg and all it
+ * points to (an AppendEntries' entries and their payloads, which point
+ * into the WAL's memory) are valid only during the call: encode or copy
+ * (cons_msg_copy) before returning. The transport may drop messages;
+ * Raft retries. It must not call back into consensus. */
+struct cons_transport {
+	void (*send)(void *arg, uint32_t group, uint64_t to_id, const char *to_address,
+		     const struct raft_message *msg);
+	void *arg;
+};
+
+/* The state machine of one group. */
+struct cons_fsm {
+	void *arg;
+	/* The index of the last entry the state machine holds (LMDB's applied
+	 * index). Read once, when the group opens. */
+	uint64_t (*applied_index)(void *arg);
+	/* A run of committed entries is about to be applied (begin the LMDB
+	 * write transaction). */
+	int (*apply_begin)(void *arg);
+	/* One committed COMMAND entry. ctx is what cons_group_propose() was
+	 * given on this node for this entry, else NULL. data points into the
+	 * WAL: valid during the call, until the callback itself proposes
+	 * (copy it first if it must). A non-zero return is
+	 * fatal for the group (storage failure): it stops until reopened. A
+	 * command that fails by the state machine's own rules is not an error
+	 * here: its result belongs in the state. */
+	int (*apply)(void *arg, uint64_t index, const void *data, size_t len, void *ctx);
+	/* The run ends: every entry up to last_index is applied (commit the
+	 * transaction recording last_index as the applied index). Non-zero is
+	 * fatal, as for apply. */
+	int (*apply_end)(void *arg, uint64_t last_index);
+	/* A proposal or barrier of this node will not be applied with its
+	 * ctx (see the guarantees above). May be NULL. */
+	void (*lost)(void *arg, void *ctx);
+	/* A barrier of this node is applied, after apply_end(): every entry
+	 * committed before it is in the state (linearizable reads may go).
+	 * May be NULL. */
+	void (*barrier_done)(void *arg, void *ctx);
+	/* Make the applied state durable (mdb_env_sync). Non-zero skips this
+	 * snapshot (logged; retried after another threshold). */
+	int (*checkpoint)(void *arg);
+};
+
+enum cons_role {
+	CONS_ROLE_NONE = 0,     /* not started (no state yet, or bootstrapping) */
+	CONS_ROLE_FOLLOWER,
+	CONS_ROLE_CANDIDATE,
+	CONS_ROLE_LEADER,
+};
+
+struct cons_status {
+	enum cons_role role;
+	uint64_t term;
+	uint64_t vote;
+	uint64_t leader_id;         /* 0: none known */
+	uint64_t commit_index;      /* highest index known committed */
+	uint64_t applied_index;     /* highest index applied to the fsm */
+	uint64_t last_index;        /* last entry in the log (maybe not durable) */
+	uint64_t durable_index;     /* last entry known durable in the WAL */
+	uint64_t snapshot_index;    /* last snapshot (0: none) */
+	uint64_t first_index;       /* first entry still in the log */
+	int failed;                 /* the error that stopped the group, or 0 */
+};
+
+/* ---- node ---- */
+
+/* Opens the node's consensus state in directory dir (created if needed):
+ * the WAL in dir/wal, snapshot descriptors in dir/groups. opt and tr may
+ * be NULL (defaults; no transport, for a single-voter group). now_ms is
+ * the caller's monotonic clock in milliseconds. */
+int cons_node_open(const char *dir, const struct cons_options *opt,
+		   const struct cons_transport *tr, uint64_t now_ms, struct cons_node **out);
+
+/* Closes every group still open (their pending ctxs get lost()) and the
+ * WAL. Records not yet synced are dropped, as in a crash: for a clean stop
+ * call cons_node_flush() first. No cons_node_sync() may be running. */
+void cons_node_close(struct cons_node *n);
+
+/* Writes and fdatasyncs the WAL's pending batch; *durable gets the highest
+ * durable WAL position. Safe on a worker thread while the loop thread keeps
+ * calling everything else, but at most one cons_node_sync() at a time. */
+int cons_node_sync(struct cons_node *n, uint64_t *durable);
+
+/* Back on the loop thread with cons_node_sync()'s durable position:
+ * reports newly durable entries to every group (commits, applies), starts
+ * bootstrapped groups and sends messages that waited for a term or vote.
+ * Returns the first group error, if any (that group stops; others go on). */
+int cons_node_synced(struct cons_node *n, uint64_t durable);
+
+/* cons_node_sync() then cons_node_synced() on the calling (loop) thread. */
+int cons_node_flush(struct cons_node *n);
+
+/* True when records were appended past the last durable position fed to
+ * cons_node_synced(): a sync is due. */
+bool cons_node_sync_needed(const struct cons_node *n);
+
+/* The earliest time (ms, caller's clock) at which cons_node_tick() has
+ * work; UINT64_MAX when none. */
+uint64_t cons_node_next_timeout(const struct cons_node *n);
+
+/* Advances the node's clock to now_ms (it never goes back) without firing
+ * timers. Every event is stamped with this clock: a follower restarts its
+ * election timer at the stamp of the leader's last message, so a stale
+ * clock makes elections fire early. Call it (or cons_node_tick) once per
+ * loop iteration before handling I/O, e.g. with uv_now(). */
+void cons_node_set_time(struct cons_node *n, uint64_t now_ms);
+
+/* cons_node_set_time(), then fires every group timer due (elections,
+ * heartbeats, leader quorum checks). Returns the first group error, if
+ * any. */
+int cons_node_tick(struct cons_node *n, uint64_t now_ms);
+
+/* The node's WAL (stats, tests). */
+struct wal *cons_node_wal(struct cons_node *n);
+
+/* The open group with this id, or NULL. */
+struct cons_group *cons_node_group(struct cons_node *n, uint32_t group);
+
+/* ---- group ---- */
+
+/* Opens group `group` with this node's id and address. With state in the
+ * WAL it restarts from it (term, vote, snapshot descriptor, entries) and
+ * applies committed entries after fsm->applied_index(). Without state it
+ * waits: for cons_group_bootstrap(), or for a leader's first message.
+ * Fails with -MDS_ECORRUPT when the WAL, the snapshot descriptor and the
+ * state machine disagree (e.g. the fsm is older than the log's compaction
+ * point, or ahead of the log). fsm is copied. */
+int cons_group_open(struct cons_node *n, uint32_t group, uint64_t self_id,
+		    const char *self_address, const struct cons_fsm *fsm,
+		    struct cons_group **out);
+
+/* Closes the group; its pending ctxs get lost(). */
+void cons_group_close(struct cons_group *g);
+
+/* Gives a new group (no state at all) its first configuration: term 1 and
+ * a configuration entry at index 1, the same on every initial member. The
+ * group starts once that is durable (next sync); a single-voter group then
+ * elects itself at once. -MDS_EEXIST if the group has state. */
+int cons_group_bootstrap(struct cons_group *g, const struct raft_configuration *conf);
+
+/* Proposes a command. On the leader the entry is appended (not yet
+ * durable) and *index (may be NULL) gets its index; ctx comes back in
+ * apply() or lost(). -MDS_ENOTLEADER on a follower or candidate, during a
+ * leadership transfer or before the group started; -MDS_ERANGE for data
+ * over WAL_MAX_PAYLOAD. data is copied. */
+int cons_group_propose(struct cons_group *g, const void *data, size_t len, void *ctx,
+		       uint64_t *index);
+
+/* Proposes a barrier (a no-op entry of the current term): barrier_done(ctx)
+ * fires once it is applied, i.e. once this node was still leader at a
+ * quorum and everything committed before is applied. Batch reads behind
+ * one barrier. Errors as cons_group_propose(). */
+int cons_group_barrier(struct cons_group *g, void *ctx, uint64_t *index);
+
+/* A message from peer from_id. m->server_address must be the sender's
+ * address or NULL (looked up in the configuration). The group takes the
+ * message's payload memory in every case: an AppendEntries' entries must
+ * share one batch block from raft_malloc() (entries[0].batch), which libraft
+ * frees; an InstallSnapshot's data.base likewise (InstallSnapshot is not
+ * supported yet and is dropped). m itself, the entries array, the address
+ * and install_snapshot.conf stay the caller's (cons_msg_release()). */
+int cons_group_receive(struct cons_group *g, uint64_t from_id, struct raft_message *m);
+
+void cons_group_status(struct cons_group *g, struct cons_status *out);
+
+uint32_t cons_group_id(const struct cons_group *g);
+
+/* ---- message helpers (transports, tests) ---- */
+
+/* A deep copy of src that owns its memory: the address (strdup), the
+ * entries array (malloc) with all payloads in one raft_malloc() batch, an
+ * InstallSnapshot's configuration and data. Free with cons_msg_free(), or
+ * after passing it to cons_group_receive() with cons_msg_release(). */
+int cons_msg_copy(struct raft_message *dst, const struct raft_message *src);
+void cons_msg_free(struct raft_message *m);
+void cons_msg_release(struct raft_message *m);
+
+#endif

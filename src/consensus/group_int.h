@@ -1,0 +1,170 @@
+/* consensus/group_int.h - internals shared by consensus/node.c, group.c,
+ * step.c, apply.c and snapfile.c. Not for use outside consensus/.
+ *
+ * Positions are WAL batch positions (wal.h): a record appended at position
+ * p is durable once the node's durable position reaches p.
+ */
+#ifndef MDS_CONSENSUS_GROUP_INT_H
+#define MDS_CONSENSUS_GROUP_INT_H
+
+#include <raft.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/group.h"
+#include "consensus/wal.h"
+
+/* A FIFO of fixed-size items in one growing array (head..head+n). */
+struct cons_fifo {
+	uint8_t *buf;
+	size_t esz, head, n, cap;
+};
+
+static inline void cons_fifo_init(struct cons_fifo *f, size_t esz)
+{
+	*f = (struct cons_fifo){.esz = esz};
+}
+static inline size_t cons_fifo_len(const struct cons_fifo *f) { return f->n; }
+static inline void *cons_fifo_at(const struct cons_fifo *f, size_t i)
+{
+	return f->buf + (f->head + i) * f->esz;
+}
+static inline void *cons_fifo_front(const struct cons_fifo *f) { return cons_fifo_at(f, 0); }
+static inline void *cons_fifo_back(const struct cons_fifo *f) { return cons_fifo_at(f, f->n - 1); }
+static inline void cons_fifo_pop(struct cons_fifo *f)
+{
+	f->head++;
+	if (--f->n == 0)
+		f->head = 0;
+}
+static inline void cons_fifo_pop_back(struct cons_fifo *f)
+{
+	if (--f->n == 0)
+		f->head = 0;
+}
+int cons_fifo_push(struct cons_fifo *f, const void *item);
+void cons_fifo_free(struct cons_fifo *f);
+
+/* A proposal or barrier of this node waiting to be applied. */
+struct cons_pending {
+	uint64_t index;
+	uint64_t term;
+	void *ctx;
+	bool barrier;
+};
+
+/* Entries up to index were appended in WAL batch pos. */
+struct cons_persist {
+	uint64_t pos;
+	uint64_t index;
+};
+
+/* A message held until the term/vote record at position need is durable. */
+struct cons_qmsg {
+	struct raft_message m;  /* deep copy (cons_msg_copy) */
+	uint64_t need;
+};
+
+/* When a peer of the group was last heard from (compaction hold-back). */
+struct cons_peer {
+	uint64_t id;
+	uint64_t seen_ms;
+};
+
+struct cons_node {
+	char *dir;
+	char *groups_dir;
+	struct wal *wal;
+	struct cons_options opt;
+	struct cons_transport tr;
+	uint64_t now;           /* the caller's clock, ms, never decreasing */
+	uint64_t durable;       /* highest durable position fed to synced() */
+	uint64_t appended;      /* highest position returned by wal_append */
+	struct cons_group **groups;
+	size_t ngroups, cap;
+};
+
+struct cons_group {
+	struct cons_node *node;
+	uint32_t id;
+	uint64_t self_id;
+	char *address;
+	struct cons_fsm fsm;
+	struct raft raft;
+	struct raft_tracer tracer;
+	bool raft_ready;        /* raft_init() done */
+	bool started;           /* RAFT_START stepped */
+	uint64_t start_pos;     /* bootstrapped: start once this is durable */
+	int failed;             /* stops everything but close and status */
+	bool was_leader;
+	bool applying;          /* inside the apply loop (no re-entry) */
+	bool reporting;         /* inside persisted-entries reporting */
+
+	uint64_t walked;        /* entries up to here were walked (applied or
+	                           replayed for configuration bookkeeping) */
+	uint64_t applied;       /* the fsm holds entries up to here */
+	uint64_t snap_index;    /* last snapshot descriptor written */
+	uint64_t snap_next;     /* no snapshot attempt before this applied index */
+	uint64_t mark;          /* the WAL's snapshot mark for this group */
+	uint64_t stored_ready;  /* durable entries not yet reported to libraft */
+	uint64_t tv_pos;        /* position of the last TERM_VOTE record */
+	uint64_t deadline;      /* raft_timeout() after the last step */
+	const struct raft_entry *submitting;  /* our own RAFT_SUBMIT entries */
+
+	struct cons_fifo pending;   /* struct cons_pending, by index */
+	struct cons_fifo persist;   /* struct cons_persist, by pos */
+	struct cons_fifo queue;     /* struct cons_qmsg */
+	struct cons_fifo done;      /* void *: barriers applied this run */
+	struct cons_peer *peers;
+	size_t npeers;
+
+	/* Scratch buffers reused between calls. */
+	struct wal_record *recs;
+	size_t recs_cap;
+	struct wal_entry *went;
+	struct raft_entry *rent;
+	size_t ent_cap;
+};
+
+/* node.c */
+int cons_node_append(struct cons_node *n, const struct wal_record *recs, size_t nrec,
+		     uint64_t *pos);
+void cons_node_unlink_group(struct cons_node *n, struct cons_group *g);
+
+/* group.c: RAFT_START from the WAL's state (or the bootstrap records). */
+int cons_grp_start(struct cons_group *g);
+
+/* step.c */
+/* Steps libraft with ev (stamped with the node's clock) and carries out the
+ * update. A refusal by libraft comes back mapped (RAFT_NOTLEADER ->
+ * -MDS_ENOTLEADER, ...) and leaves the group running; an error carrying
+ * out the update (the WAL, an fsm callback) has failed the group, so
+ * g->failed tells the two apart. */
+int cons_grp_step(struct cons_group *g, struct raft_event *ev);
+int cons_grp_fail(struct cons_group *g, int err, const char *what);
+int cons_grp_durable(struct cons_group *g);
+int cons_grp_timeout(struct cons_group *g);
+int cons_raft_err(int rv);
+
+/* apply.c: applies committed, durable entries (and maybe snapshots). */
+int cons_grp_apply(struct cons_group *g);
+/* The pending proposal for entry (index, term): its ctx, popped, or NULL;
+ * stale proposals before it get lost(). */
+void *cons_grp_take_pending(struct cons_group *g, uint64_t index, uint64_t term,
+			    bool *barrier);
+
+/* snapfile.c: the group's snapshot descriptor. */
+struct cons_snap {
+	uint64_t index;
+	uint64_t term;
+	uint64_t conf_index;
+	struct raft_configuration conf;   /* decoded; raft heap */
+};
+/* -MDS_ENOENT when there is none, -MDS_ECORRUPT when damaged. */
+int cons_snap_read(const char *groups_dir, uint32_t group, struct cons_snap *out);
+/* Writes it atomically: tmp file, fsync, rename, directory fsync. */
+int cons_snap_write(const char *groups_dir, uint32_t group, uint64_t index, uint64_t term,
+		    uint64_t conf_index, const struct raft_buffer *conf);
+
+#endif
