@@ -787,7 +787,9 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 	case MC_SETGOAL:
 	case MC_SETEATTR: return op_set_tool(s, txn, c, res);
 	case MC_AMTIME: return op_amtime(s, txn, c, res);
-	case MC_SESSION_OPEN: return meta_session_put(s, txn, c->session, c->data.p, c->data.len);
+	case MC_SESSION_OPEN:
+		res->ino = c->session;
+		return meta_session_put(s, txn, c->session, c->data.p, c->data.len);
 	case MC_SESSION_CLOSE: return meta_session_close(s, txn, c->session);
 	case MC_SESSION_FILES: return meta_session_set_files(s, txn, c->session, c->data.p, c->data.len);
 	case MC_TRASH_EXPIRE: return meta_node_expire_trash(s, txn, meta_cmd_now(c));

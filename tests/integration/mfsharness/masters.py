@@ -238,10 +238,9 @@ def mdsd_binary():
 class MdsdMaster(ConfiguredMaster):
     """Our mdsd as a single-node master: the hook for differential tests.
 
-    Untested until mdsd starts: the keys below follow mfsmaster.cfg's names
-    (DESIGN.md: mdsd is operated like mfsmaster); align them with the keys
-    src/server/mdsd.c declares as it grows (peer and HTTP admin ports, a
-    bootstrap step for a one-voter group, ...).
+    The keys are mfsmaster.cfg's (mdsd accepts them with the same meaning);
+    WORKING_USER root because the test's config files live in a directory
+    only root can read. A new DATA_PATH bootstraps a one-voter group.
     """
 
     kind = "mdsd"
@@ -263,5 +262,8 @@ class MdsdMaster(ConfiguredMaster):
             "MATOML_LISTEN_PORT": self.ml_port,
             "MATOCS_LISTEN_PORT": self.cs_port,
             "MATOCL_LISTEN_PORT": self.client_port,
+            "WORKING_USER": "root",
+            "WORKING_GROUP": "root",
+            "MDS_LOG_LEVEL": "info",
         }
 

@@ -1,0 +1,82 @@
+/* server/client.h - MooseFS client sessions (mounts, meta mounts, tools).
+ *
+ * One client_session per TCP connection on the client port. It decodes
+ * requests (proto/client_codec), checks what the session may do (exports
+ * rule, read-only, disables), maps the session root to inode 1, remaps
+ * credentials (maproot/mapall), and then either answers from a read
+ * transaction or proposes a command and answers when it is applied.
+ * Malformed frames close the connection with a log line; everything else
+ * is answered with a MooseFS status (14.14 of the client protocol spec).
+ */
+#ifndef MDS_SERVER_CLIENT_H
+#define MDS_SERVER_CLIENT_H
+
+#include "base/bytes.h"
+#include "meta/perm.h"
+#include "proto/client_codec.h"
+#include "server/conn.h"
+#include "server/exports.h"
+#include "server/session_record.h"
+#include "server/state.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct client_session;
+
+/* The client-facing service of one mdsd. */
+struct client_service {
+	uv_loop_t *loop;
+	struct mds_state *st;
+	struct exports exports;
+	struct listener listener;
+	uv_timer_t tick;               /* NOPs and idle checks, every second */
+	struct client_session *sessions;
+	uint64_t requests, closed_bad;
+};
+
+enum client_kind {
+	CLIENT_NEW = 0,     /* not registered yet */
+	CLIENT_MOUNT,
+	CLIENT_META,
+	CLIENT_TOOLS,
+};
+
+/* A request waiting for its command to be applied. */
+struct client_pending {
+	struct client_pending *next, *prev;
+	struct client_session *s;      /* NULL once the session is gone */
+	uint32_t type;                 /* the request type */
+	uint32_t msgid;
+	uint32_t arg;                  /* request-specific (e.g. open flags) */
+};
+
+struct client_session {
+	struct client_session *next, *prev;
+	struct client_service *svc;
+	struct conn *conn;
+	enum client_kind kind;
+	bool registering;              /* a session record is being proposed */
+	bool close_after_reply;
+	bool has_random;
+	uint8_t random[32];
+	struct session_record rec;     /* valid once registered */
+	struct client_pending pending; /* list head */
+	struct byte_writer out;        /* reply scratch */
+};
+
+int client_service_start(struct client_service *svc, uv_loop_t *loop, struct mds_state *st,
+			 const char *host, uint16_t port, const char *exports_path);
+void client_service_stop(struct client_service *svc);
+/* Re-reads the exports file; keeps the old rules if the new file is bad. */
+int client_service_reload(struct client_service *svc, const char *exports_path);
+
+/* Internal to client_session.c / client_ops.c. */
+void client_send(struct client_session *s);
+struct client_pending *client_pending_new(struct client_session *s, uint32_t type,
+					  uint32_t msgid);
+void client_pending_free(struct client_pending *p);
+void client_dispatch(struct client_session *s, struct cl_request *req);
+
+#endif

@@ -1,0 +1,584 @@
+/* server/state.c - the metadata store driven by the node's Raft group.
+ *
+ * Single group (id 0) for now. The WAL's fdatasync runs on libuv's thread
+ * pool, one at a time: proposals that arrive while it runs gather in the
+ * next batch (group commit). Committed entries are applied in one LMDB
+ * write transaction per run; replies go out after it commits.
+ */
+#include "server/state.h"
+
+#include "base/bytes.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "consensus/group.h"
+#include "meta/apply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define META_GROUP 0
+#define MKNODE_RETRIES 8
+#define START_TIMEOUT_MS 10000
+
+/* A command this node proposed; owns its encoded bytes so it can be
+ * proposed again with a fresh inode number if the one it carried was
+ * taken meanwhile (-MDS_EAGAIN from apply). */
+struct proposal {
+	state_done_fn done;
+	void *ctx;
+	uint8_t *data;
+	size_t len;
+	unsigned retries;
+};
+
+struct finished {
+	struct proposal *p;
+	struct meta_result res;
+};
+
+struct mds_state {
+	uv_loop_t *loop;
+	struct meta_store store;
+	struct cons_node *node;
+	struct cons_group *group;
+	struct hlc clock;
+	uint64_t metaid;
+	uint32_t next_ino;
+	uint32_t next_session;
+	uint64_t proposals;
+	int failed;                 /* storage failure: no more writes */
+
+	/* The apply run in progress. */
+	MDB_txn *batch;
+	struct finished *fin;
+	size_t n_fin, cap_fin;
+	struct proposal **retry;
+	size_t n_retry, cap_retry;
+
+	uv_timer_t timer;
+	uv_check_t check;
+	uv_work_t work;
+	bool sync_running;
+	uint64_t sync_durable;
+	int sync_rc;
+	bool closing;
+};
+
+static int propose_bytes(struct mds_state *st, struct proposal *p);
+
+/* ---- state machine callbacks ------------------------------------------------ */
+
+static uint64_t fsm_applied_index(void *arg)
+{
+	struct mds_state *st = arg;
+	MDB_txn *txn;
+	uint64_t index = 0;
+	if (meta_txn_read(&st->store, &txn) == 0) {
+		meta_get_applied(&st->store, txn, &index);
+		meta_txn_abort(txn);
+	}
+	return index;
+}
+
+static int fsm_apply_begin(void *arg)
+{
+	struct mds_state *st = arg;
+	return meta_txn_write(&st->store, &st->batch);
+}
+
+static int push_finished(struct mds_state *st, struct proposal *p, const struct meta_result *res)
+{
+	if (st->n_fin == st->cap_fin) {
+		size_t cap = st->cap_fin ? st->cap_fin * 2 : 64;
+		struct finished *f = realloc(st->fin, cap * sizeof(*f));
+		if (f == NULL)
+			return -MDS_ENOMEM;
+		st->fin = f;
+		st->cap_fin = cap;
+	}
+	st->fin[st->n_fin++] = (struct finished){p, *res};
+	return 0;
+}
+
+static int fsm_apply(void *arg, uint64_t index, const void *data, size_t len, void *ctx)
+{
+	struct mds_state *st = arg;
+	struct proposal *p = ctx;
+	struct meta_cmd cmd;
+	struct meta_result res;
+	memset(&res, 0, sizeof(res));
+	if (meta_cmd_decode(data, len, &cmd) < 0) {
+		/* Every replica skips it alike; say so loudly. */
+		LOG_ERR("log entry %llu is not a valid command; skipped", (unsigned long long)index);
+		res.err = -MDS_EPROTO;
+	} else {
+		int rc = meta_apply(&st->store, st->batch, &cmd, &res);
+		if (rc < 0)
+			return rc;
+		if (cmd.kind == MC_MKNODE && res.err == 0 && res.ino >= st->next_ino)
+			st->next_ino = res.ino + 1;
+		if (cmd.kind == MC_SESSION_OPEN && res.err == 0 && cmd.session >= st->next_session)
+			st->next_session = cmd.session + 1;
+		if (p && cmd.kind == MC_MKNODE && res.err == -MDS_EAGAIN &&
+		    p->retries < MKNODE_RETRIES) {
+			LOG_WARN("inode %u was taken before its command applied; proposing again",
+				 cmd.new_ino);
+			if (st->n_retry == st->cap_retry) {
+				size_t cap = st->cap_retry ? st->cap_retry * 2 : 8;
+				struct proposal **r = realloc(st->retry, cap * sizeof(*r));
+				if (r == NULL)
+					return -MDS_ENOMEM;
+				st->retry = r;
+				st->cap_retry = cap;
+			}
+			st->retry[st->n_retry++] = p;
+			return 0;
+		}
+	}
+	return p ? push_finished(st, p, &res) : 0;
+}
+
+static void proposal_free(struct proposal *p)
+{
+	free(p->data);
+	free(p);
+}
+
+static int fsm_apply_end(void *arg, uint64_t last_index)
+{
+	struct mds_state *st = arg;
+	int rc = meta_set_applied(&st->store, st->batch, last_index);
+	if (rc == 0)
+		rc = meta_txn_commit(st->batch);
+	else
+		meta_txn_abort(st->batch);
+	st->batch = NULL;
+	if (rc < 0) {
+		LOG_ERR("metadata store commit failed at index %llu: %s",
+			(unsigned long long)last_index, mds_strerror(rc));
+		st->failed = rc;
+		return rc;
+	}
+	/* Only now is the change visible to reads: answer. */
+	for (size_t i = 0; i < st->n_fin; i++) {
+		struct proposal *p = st->fin[i].p;
+		p->done(p->ctx, &st->fin[i].res);
+		proposal_free(p);
+	}
+	st->n_fin = 0;
+	for (size_t i = 0; i < st->n_retry; i++) {
+		struct proposal *p = st->retry[i];
+		struct meta_cmd cmd;
+		p->retries++;
+		if (meta_cmd_decode(p->data, p->len, &cmd) == 0) {
+			cmd.new_ino = st->next_ino++;
+			struct byte_writer w;
+			bw_init(&w);
+			meta_cmd_encode(&cmd, &w);
+			free(p->data);
+			p->data = w.data;
+			p->len = w.len;
+			if (bw_ok(&w) && propose_bytes(st, p) == 0)
+				continue;
+		}
+		struct meta_result res = {.err = -MDS_EIO};
+		p->done(p->ctx, &res);
+		proposal_free(p);
+	}
+	st->n_retry = 0;
+	return 0;
+}
+
+static void fsm_lost(void *arg, void *ctx)
+{
+	(void)arg;
+	struct proposal *p = ctx;
+	struct meta_result res = {.err = -MDS_EAGAIN};
+	p->done(p->ctx, &res);
+	proposal_free(p);
+}
+
+static int fsm_checkpoint(void *arg)
+{
+	struct mds_state *st = arg;
+	return meta_store_sync(&st->store);
+}
+
+/* ---- driving the node on the loop ------------------------------------------ */
+
+static void on_timer(uv_timer_t *t);
+
+static void arm_timer(struct mds_state *st)
+{
+	if (st->closing)
+		return;
+	uint64_t next = cons_node_next_timeout(st->node);
+	if (next == UINT64_MAX) {
+		uv_timer_stop(&st->timer);
+		return;
+	}
+	uint64_t now = uv_now(st->loop);
+	uv_timer_start(&st->timer, on_timer, next > now ? next - now : 0, 0);
+}
+
+static void sync_work(uv_work_t *w)
+{
+	struct mds_state *st = w->data;
+	st->sync_rc = cons_node_sync(st->node, &st->sync_durable);
+}
+
+static void maybe_sync(struct mds_state *st);
+
+static void sync_done(uv_work_t *w, int status)
+{
+	struct mds_state *st = w->data;
+	(void)status;
+	st->sync_running = false;
+	if (st->sync_rc < 0) {
+		LOG_ERR("write-ahead log sync failed: %s; no further change is accepted",
+			mds_strerror(st->sync_rc));
+		st->failed = st->sync_rc;
+		return;
+	}
+	if (st->closing)
+		return;
+	int rc = cons_node_synced(st->node, st->sync_durable);
+	if (rc < 0 && !st->failed) {
+		LOG_ERR("metadata group stopped: %s", mds_strerror(rc));
+		st->failed = rc;
+	}
+	maybe_sync(st);
+	arm_timer(st);
+}
+
+static void maybe_sync(struct mds_state *st)
+{
+	if (st->sync_running || st->failed || st->closing || !cons_node_sync_needed(st->node))
+		return;
+	st->sync_running = true;
+	st->work.data = st;
+	uv_queue_work(st->loop, &st->work, sync_work, sync_done);
+}
+
+static void on_check(uv_check_t *h)
+{
+	struct mds_state *st = h->data;
+	cons_node_set_time(st->node, uv_now(st->loop));
+	maybe_sync(st);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct mds_state *st = t->data;
+	int rc = cons_node_tick(st->node, uv_now(st->loop));
+	if (rc < 0 && !st->failed) {
+		LOG_ERR("metadata group stopped: %s", mds_strerror(rc));
+		st->failed = rc;
+	}
+	maybe_sync(st);
+	arm_timer(st);
+}
+
+/* Drives the node inline (start-up only) until pred holds. */
+static int drive_until(struct mds_state *st, bool (*pred)(struct mds_state *), unsigned ms)
+{
+	uv_update_time(st->loop);
+	uint64_t deadline = uv_now(st->loop) + ms;
+	while (!pred(st)) {
+		int rc = cons_node_flush(st->node);
+		if (rc == 0)
+			rc = cons_node_tick(st->node, uv_now(st->loop));
+		if (rc < 0)
+			return rc;
+		if (st->failed)
+			return st->failed;
+		uv_update_time(st->loop);
+		if (uv_now(st->loop) > deadline)
+			return -MDS_ETIMEDOUT;
+		struct timespec ts = {0, 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static bool is_leader(struct mds_state *st)
+{
+	struct cons_status s;
+	cons_group_status(st->group, &s);
+	return s.role == CONS_ROLE_LEADER && s.applied_index >= s.commit_index;
+}
+
+static bool caught_up(struct mds_state *st)
+{
+	struct cons_status s;
+	cons_group_status(st->group, &s);
+	return s.applied_index >= s.last_index && s.durable_index >= s.last_index;
+}
+
+/* ---- proposing -------------------------------------------------------------------- */
+
+static int propose_bytes(struct mds_state *st, struct proposal *p)
+{
+	int rc = cons_group_propose(st->group, p->data, p->len, p, NULL);
+	if (rc == 0)
+		st->proposals++;
+	return rc;
+}
+
+int state_propose(struct mds_state *st, struct meta_cmd *cmd, state_done_fn done, void *ctx)
+{
+	if (st->failed)
+		return -MDS_EIO;
+	cons_node_set_time(st->node, uv_now(st->loop));
+	int rc = hlc_now(&st->clock, &cmd->stamp);
+	if (rc < 0)
+		return rc;
+	if (cmd->kind == MC_MKNODE && cmd->new_ino == 0) {
+		if (st->next_ino > META_MAX_INO)
+			return -MDS_ENOSPC;
+		cmd->new_ino = st->next_ino++;
+	}
+	struct proposal *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return -MDS_ENOMEM;
+	struct byte_writer w;
+	bw_init(&w);
+	meta_cmd_encode(cmd, &w);
+	if (!bw_ok(&w)) {
+		bw_free(&w);
+		free(p);
+		return -MDS_EINVAL;
+	}
+	p->done = done;
+	p->ctx = ctx;
+	p->data = w.data;
+	p->len = w.len;
+	if ((rc = propose_bytes(st, p)) < 0) {
+		proposal_free(p);
+		return rc == -MDS_ENOTLEADER ? -MDS_EAGAIN : rc;
+	}
+	return 0;
+}
+
+/* ---- open / close ----------------------------------------------------------------- */
+
+struct init_wait {
+	struct meta_result res;
+	bool done;
+};
+
+static void on_init(void *ctx, const struct meta_result *r)
+{
+	struct init_wait *w = ctx;
+	w->res = *r;
+	w->done = true;
+}
+
+static int init_filesystem(struct mds_state *st)
+{
+	struct init_wait w = {0};
+	uint8_t metaid[8];
+	if (getrandom(metaid, sizeof(metaid), 0) != sizeof(metaid))
+		return -MDS_EIO;
+	struct meta_cmd cmd = {.kind = MC_INIT, .data = {metaid, 8}};
+	int rc = state_propose(st, &cmd, on_init, &w);
+	if (rc < 0)
+		return rc;
+	uv_update_time(st->loop);
+	uint64_t deadline = uv_now(st->loop) + START_TIMEOUT_MS;
+	while (!w.done) {
+		if ((rc = cons_node_flush(st->node)) < 0)
+			return rc;
+		uv_update_time(st->loop);
+		if (uv_now(st->loop) > deadline)
+			return -MDS_ETIMEDOUT;
+	}
+	if (w.res.err < 0)
+		return w.res.err;
+	LOG_INFO("new file system created (metaid %016llx)", (unsigned long long)be64_get(metaid));
+	return 0;
+}
+
+int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_options *opt)
+{
+	struct mds_state *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return -MDS_ENOMEM;
+	st->loop = loop;
+	char path[4096];
+	int rc;
+	snprintf(path, sizeof(path), "%s/hlc.mark", opt->data_path);
+	if ((rc = hlc_open(&st->clock, (uint32_t)opt->node_id, path, NULL, NULL)) < 0) {
+		LOG_ERR("cannot open the clock mark %s: %s", path, mds_strerror(rc));
+		free(st);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/meta", opt->data_path);
+	struct meta_store_options mo = {.map_size = opt->lmdb_map_size};
+	if ((rc = meta_store_open(&st->store, path, &mo)) < 0)
+		goto fail_clock;
+
+	struct cons_options co;
+	cons_options_default(&co);
+	if (opt->election_ms)
+		co.election_timeout_ms = opt->election_ms;
+	if (opt->heartbeat_ms)
+		co.heartbeat_ms = opt->heartbeat_ms;
+	if (opt->snapshot_threshold)
+		co.snapshot_threshold = (unsigned)opt->snapshot_threshold;
+	if (co.snapshot_trailing > co.snapshot_threshold)
+		co.snapshot_trailing = co.snapshot_threshold / 2;
+	snprintf(path, sizeof(path), "%s/raft", opt->data_path);
+	uv_update_time(loop);
+	if ((rc = cons_node_open(path, &co, NULL, uv_now(loop), &st->node)) < 0) {
+		LOG_ERR("cannot open the log in %s: %s", path, mds_strerror(rc));
+		goto fail_store;
+	}
+	struct cons_fsm fsm = {
+		.arg = st,
+		.applied_index = fsm_applied_index,
+		.apply_begin = fsm_apply_begin,
+		.apply = fsm_apply,
+		.apply_end = fsm_apply_end,
+		.lost = fsm_lost,
+		.checkpoint = fsm_checkpoint,
+	};
+	char self[32];
+	snprintf(self, sizeof(self), "node%llu", (unsigned long long)opt->node_id);
+	if ((rc = cons_group_open(st->node, META_GROUP, opt->node_id, self, &fsm, &st->group)) < 0) {
+		LOG_ERR("cannot open the metadata group: %s", mds_strerror(rc));
+		goto fail_node;
+	}
+	struct cons_status s;
+	cons_group_status(st->group, &s);
+	if (s.role == CONS_ROLE_NONE && s.term == 0 && s.last_index == 0) {
+		struct raft_configuration conf;
+		raft_configuration_init(&conf);
+		rc = raft_configuration_add(&conf, opt->node_id, self, RAFT_VOTER) ? -MDS_ENOMEM : 0;
+		if (rc == 0)
+			rc = cons_group_bootstrap(st->group, &conf);
+		raft_configuration_close(&conf);
+		if (rc < 0) {
+			LOG_ERR("cannot bootstrap the metadata group: %s", mds_strerror(rc));
+			goto fail_group;
+		}
+		LOG_INFO("bootstrapped a one-node metadata group (node %llu)",
+			 (unsigned long long)opt->node_id);
+	}
+	/* A single-voter group elects itself and replays what it logged. */
+	if ((rc = drive_until(st, is_leader, START_TIMEOUT_MS)) < 0 ||
+	    (rc = drive_until(st, caught_up, START_TIMEOUT_MS)) < 0) {
+		LOG_ERR("the metadata group did not start: %s", mds_strerror(rc));
+		goto fail_group;
+	}
+	MDB_txn *txn;
+	uint64_t next = 0;
+	if ((rc = meta_txn_read(&st->store, &txn)) < 0)
+		goto fail_group;
+	meta_counter_get(&st->store, txn, META_METAID, &st->metaid);
+	meta_counter_get(&st->store, txn, META_NEXT_INODE, &next);
+	st->next_ino = next > 2 ? (uint32_t)next : 2;
+	meta_counter_get(&st->store, txn, META_NEXT_SESSION, &next);
+	st->next_session = next > 1 ? (uint32_t)next : 1;
+	meta_txn_abort(txn);
+	if (st->metaid == 0) {
+		if ((rc = init_filesystem(st)) < 0) {
+			LOG_ERR("cannot create the file system: %s", mds_strerror(rc));
+			goto fail_group;
+		}
+		if ((rc = meta_txn_read(&st->store, &txn)) < 0)
+			goto fail_group;
+		meta_counter_get(&st->store, txn, META_METAID, &st->metaid);
+		meta_txn_abort(txn);
+	}
+	cons_group_status(st->group, &s);
+	LOG_INFO("metadata ready: term %llu, applied index %llu, next inode %u",
+		 (unsigned long long)s.term, (unsigned long long)s.applied_index, st->next_ino);
+
+	uv_timer_init(loop, &st->timer);
+	st->timer.data = st;
+	uv_timer_start(&st->timer, on_timer, 0, 0);
+	uv_check_init(loop, &st->check);
+	st->check.data = st;
+	uv_check_start(&st->check, on_check);
+	*out = st;
+	return 0;
+
+fail_group:
+	cons_group_close(st->group);
+fail_node:
+	cons_node_close(st->node);
+fail_store:
+	meta_store_close(&st->store);
+fail_clock:
+	hlc_close(&st->clock);
+	free(st);
+	return rc;
+}
+
+void state_close(struct mds_state *st)
+{
+	st->closing = true;
+	uv_timer_stop(&st->timer);
+	uv_check_stop(&st->check);
+	uv_close((uv_handle_t *)&st->timer, NULL);
+	uv_close((uv_handle_t *)&st->check, NULL);
+	/* Let a sync in flight finish before the node goes. */
+	while (st->sync_running)
+		uv_run(st->loop, UV_RUN_ONCE);
+	if (!st->failed)
+		cons_node_flush(st->node);
+	cons_group_close(st->group);
+	cons_node_close(st->node);
+	meta_store_close(&st->store);
+	hlc_close(&st->clock);
+	free(st->fin);
+	free(st->retry);
+	free(st);
+}
+
+int state_read(struct mds_state *st, MDB_txn **txn)
+{
+	return meta_txn_read(&st->store, txn);
+}
+
+struct meta_store *state_store(struct mds_state *st)
+{
+	return &st->store;
+}
+
+uint32_t state_alloc_session(struct mds_state *st)
+{
+	return st->next_session++;
+}
+
+uint64_t state_metaid(const struct mds_state *st)
+{
+	return st->metaid;
+}
+
+bool state_is_leader(const struct mds_state *st)
+{
+	struct cons_status s;
+	cons_group_status(st->group, &s);
+	return s.role == CONS_ROLE_LEADER;
+}
+
+void state_stats(struct mds_state *st, struct state_stats *out)
+{
+	struct cons_status s;
+	cons_group_status(st->group, &s);
+	MDB_envinfo info;
+	MDB_stat ms;
+	mdb_env_info(st->store.env, &info);
+	mdb_env_stat(st->store.env, &ms);
+	*out = (struct state_stats){
+		.proposals = st->proposals, .applied_index = s.applied_index,
+		.commit_index = s.commit_index, .term = s.term,
+		.lmdb_used_bytes = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize,
+		.lmdb_map_bytes = info.me_mapsize,
+	};
+}
