@@ -30,10 +30,11 @@ def mnt(master, mount_factory):
     return mount_factory(master).path
 
 
-def as_user(argv, uid=USER, gid=GROUP):
-    """Runs argv as an unprivileged user; returns the CompletedProcess."""
+def as_user(mnt, argv, uid=USER, gid=GROUP):
+    """Runs argv as an unprivileged user in directory mnt (paths relative to
+    it: the test's own directories above the mount are root-only)."""
     return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}",
-                           "--clear-groups", *argv],
+                           "--clear-groups", *argv], cwd=mnt,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -205,23 +206,28 @@ def test_directory_of_20000_entries_is_listed_completely(mnt):
 
 @BOTH
 def test_permission_denials_for_a_non_root_user(mnt):
-    (mnt / "private").mkdir(mode=0o700)
+    for name, mode in (("private", 0o700), ("readonly", 0o755), ("open", 0o777)):
+        (mnt / name).mkdir()
+        os.chmod(mnt / name, mode)
     (mnt / "private" / "secret").touch()
-    (mnt / "readonly").mkdir(mode=0o755)
-    (mnt / "open").mkdir(mode=0o777)
-    r = as_user(["ls", str(mnt / "private")])
-    assert r.returncode != 0 and "Permission denied" in r.stderr
-    r = as_user(["touch", str(mnt / "readonly" / "f")])
-    assert r.returncode != 0 and "Permission denied" in r.stderr
-    r = as_user(["touch", str(mnt / "open" / "mine")])
+    r = as_user(mnt, ["ls", "private"])
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r
+    r = as_user(mnt, ["cat", "private/secret"])
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r
+    r = as_user(mnt, ["touch", "readonly/f"])
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r
+    r = as_user(mnt, ["touch", "open/mine"])
     assert r.returncode == 0, r.stderr
     assert os.stat(mnt / "open" / "mine").st_uid == USER
-    r = as_user(["chmod", "600", str(mnt / "readonly")])
-    assert r.returncode != 0 and "not permitted" in r.stderr
+    r = as_user(mnt, ["chmod", "600", "readonly"])
+    assert r.returncode != 0 and "not permitted" in r.stderr, r
     (mnt / "open" / "roots").touch()
     os.chmod(mnt / "open" / "roots", 0o600)
-    r = as_user(["cat", str(mnt / "open" / "roots")])
-    assert r.returncode != 0 and "Permission denied" in r.stderr
+    r = as_user(mnt, ["cat", "open/roots"])
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r
+    r = as_user(mnt, ["rm", "-f", "open/roots"])
+    assert r.returncode == 0, r.stderr        # the directory is 0777, not sticky
+    assert not (mnt / "open" / "roots").exists()
 
 
 @BOTH
