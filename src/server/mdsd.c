@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -153,6 +154,9 @@ static int run(struct mdsd *d, bool foreground)
 	if ((rc = daemon_drop_privileges(user, cfg_str(c, "WORKING_GROUP"))) < 0)
 		goto fail;
 	umask((mode_t)cfg_uint(c, "FILE_UMASK"));
+	int nice_level = atoi(cfg_str(c, "NICE_LEVEL"));
+	if (nice_level && setpriority(PRIO_PROCESS, 0, nice_level < -20 ? -20 : nice_level > 19 ? 19 : nice_level) < 0)
+		LOG_WARN("NICE_LEVEL %d: %s", nice_level, strerror(errno));
 	if (cfg_bool(c, "LOCK_MEMORY") && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
 		LOG_WARN("LOCK_MEMORY: mlockall failed: %s", strerror(errno));
 
@@ -164,6 +168,7 @@ static int run(struct mdsd *d, bool foreground)
 		.snapshot_threshold = cfg_uint(c, "MDS_SNAPSHOT_THRESHOLD"),
 		.election_ms = (unsigned)cfg_uint(c, "MDS_ELECTION_TIMEOUT_MS"),
 		.heartbeat_ms = (unsigned)cfg_uint(c, "MDS_HEARTBEAT_MS"),
+		.disk_reserve = cfg_uint(c, "MDS_DISK_RESERVE"),
 	};
 	if ((rc = state_open(&d->st, d->loop, &so)) < 0) {
 		LOG_ERR("cannot open the metadata in %s: %s", data, mds_strerror(rc));

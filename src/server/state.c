@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #define META_GROUP 0
@@ -50,6 +51,13 @@ struct mds_state {
 	uint32_t next_session;
 	uint64_t proposals;
 	int failed;                 /* storage failure: no more writes */
+	char *data_path;
+	uint64_t disk_reserve;
+	uint64_t space_checked_ms;
+	int disk_state;             /* from the last statvfs */
+	uint64_t free_pages;        /* LMDB freelist, at the last check */
+	int space_state;            /* 0 ok, 1 only freeing commands, 2 none */
+	uint64_t refused_nospace;
 
 	/* The apply run in progress. */
 	MDB_txn *batch;
@@ -328,10 +336,99 @@ static int propose_bytes(struct mds_state *st, struct proposal *p)
 	return rc;
 }
 
+/* When space is short only commands that do not make the metadata grow go
+ * on: removals free space, sessions and opens keep clients able to mount,
+ * read and clean up. Everything else is refused before it reaches the log,
+ * so a full disk or map never fails a command that is already committed. */
+static bool grows(const struct meta_cmd *c)
+{
+	switch (c->kind) {
+	case MC_MKNODE:
+	case MC_LINK:
+	case MC_INIT:
+	case MC_UNDEL:
+		return true;
+	case MC_SETXATTR:
+		return c->smode != 3;   /* removing an xattr frees space */
+	default:
+		return false;
+	}
+}
+
+/* Pages LMDB has freed and will reuse (the freelist, database 0): the map's
+ * high-water mark never goes down, so usage is that minus these. */
+static uint64_t lmdb_free_pages(struct mds_state *st)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint64_t n = 0;
+	if (mdb_txn_begin(st->store.env, NULL, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (mdb_cursor_open(txn, 0, &cur) == 0) {
+		MDB_val k, v;
+		int op = MDB_FIRST;
+		while (mdb_cursor_get(cur, &k, &v, op) == 0) {
+			op = MDB_NEXT;
+			size_t count;
+			if (v.mv_size >= sizeof(count)) {
+				memcpy(&count, v.mv_data, sizeof(count));
+				n += count;
+			}
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	return n;
+}
+
+/* 0: space for anything; 1: only removals; 2: nothing. The disk is asked
+ * every 200 ms; the map (cheap: LMDB's meta page) on every call, keeping a
+ * tenth of it free for the commands already between this check and apply. */
+static int space_state(struct mds_state *st)
+{
+	uint64_t now = uv_now(st->loop);
+	if (!st->space_checked_ms || now - st->space_checked_ms >= 200) {
+		st->space_checked_ms = now;
+		st->disk_state = 0;
+		st->free_pages = lmdb_free_pages(st);
+		struct statvfs vfs;
+		if (statvfs(st->data_path, &vfs) == 0) {
+			uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+			if (avail < st->disk_reserve / 4)
+				st->disk_state = 2;
+			else if (avail < st->disk_reserve)
+				st->disk_state = 1;
+		}
+	}
+	int state = st->disk_state;
+	MDB_envinfo info;
+	MDB_stat ms;
+	if (state == 0 && mdb_env_info(st->store.env, &info) == 0 &&
+	    mdb_env_stat(st->store.env, &ms) == 0) {
+		uint64_t pages = info.me_last_pgno + 1;
+		pages -= st->free_pages < pages ? st->free_pages : pages;
+		if (pages * ms.ms_psize > info.me_mapsize / 10 * 9)
+			state = 1;
+	}
+	if (state != st->space_state)
+		LOG_WARN("metadata space %s", state == 0 ? "available again"
+			 : state == 1 ? "short: new files, links and xattrs are refused with ENOSPC"
+			 : "exhausted: every change but removals is refused with ENOSPC");
+	st->space_state = state;
+	return state;
+}
+
 int state_propose(struct mds_state *st, struct meta_cmd *cmd, state_done_fn done, void *ctx)
 {
 	if (st->failed)
-		return -MDS_EIO;
+		return st->failed == -MDS_ENOSPC ? -MDS_ENOSPC : -MDS_EIO;
+	int space = space_state(st);
+	if (space == 2 ? cmd->kind != MC_UNLINK && cmd->kind != MC_PURGE &&
+			 cmd->kind != MC_SESSION_CLOSE
+		       : space == 1 && grows(cmd)) {
+		st->refused_nospace++;
+		return -MDS_ENOSPC;
+	}
 	cons_node_set_time(st->node, uv_now(st->loop));
 	int rc = hlc_now(&st->clock, &cmd->stamp);
 	if (rc < 0)
@@ -408,11 +505,17 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	if (st == NULL)
 		return -MDS_ENOMEM;
 	st->loop = loop;
+	st->disk_reserve = opt->disk_reserve;
+	if ((st->data_path = strdup(opt->data_path)) == NULL) {
+		free(st);
+		return -MDS_ENOMEM;
+	}
 	char path[4096];
 	int rc;
 	snprintf(path, sizeof(path), "%s/hlc.mark", opt->data_path);
 	if ((rc = hlc_open(&st->clock, (uint32_t)opt->node_id, path, NULL, NULL)) < 0) {
 		LOG_ERR("cannot open the clock mark %s: %s", path, mds_strerror(rc));
+		free(st->data_path);
 		free(st);
 		return rc;
 	}
@@ -515,6 +618,7 @@ fail_store:
 	meta_store_close(&st->store);
 fail_clock:
 	hlc_close(&st->clock);
+	free(st->data_path);
 	free(st);
 	return rc;
 }
@@ -537,6 +641,7 @@ void state_close(struct mds_state *st)
 	hlc_close(&st->clock);
 	free(st->fin);
 	free(st->retry);
+	free(st->data_path);
 	free(st);
 }
 

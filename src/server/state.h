@@ -31,6 +31,7 @@ struct state_options {
 	uint64_t node_id;
 	uint64_t lmdb_map_size;
 	uint64_t snapshot_threshold;   /* applied entries between checkpoints */
+	uint64_t disk_reserve;         /* bytes kept free on data_path's disk */
 	unsigned election_ms, heartbeat_ms;
 };
 
