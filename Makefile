@@ -5,7 +5,7 @@
 #   make test       deps, both builds, unit tests (ASan), integration tests
 #   make fuzz       libFuzzer targets in build-fuzz/ (clang-14)
 #   make bench      benchmark programs in build/bench/
-#   make demo       a local cluster with a stock mfsmount on it
+#   make demo       mdsd with a stock mfsmount on it (make demo-stop ends it)
 #   make deps       installs the Debian packages the build and tests need
 
 CC        := gcc
@@ -35,7 +35,7 @@ BENCH_BINS:= $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 
-.PHONY: all asan test unit integration fuzz fuzz-smoke bench demo deps clean check-layers
+.PHONY: all asan test unit integration fuzz fuzz-smoke bench demo demo-stop deps clean check-layers
 .DEFAULT_GOAL := all
 # Keep objects of test and bench programs between builds.
 .SECONDARY:
@@ -103,7 +103,10 @@ test: deps
 	@bash scripts/test.sh all
 
 demo: all
-	@bash scripts/demo.sh
+	@bash scripts/demo.sh start
+
+demo-stop:
+	@bash scripts/demo.sh stop
 
 clean:
 	rm -rf build build-asan build-fuzz
