@@ -67,6 +67,8 @@ struct mds_state {
 	size_t n_retry, cap_retry;
 
 	uv_timer_t timer;
+	uv_timer_t housekeeping;    /* trash expiry */
+	bool expiring;
 	uv_check_t check;
 	uv_work_t work;
 	bool sync_running;
@@ -460,6 +462,52 @@ int state_propose(struct mds_state *st, struct meta_cmd *cmd, state_done_fn done
 	return 0;
 }
 
+/* ---- housekeeping ------------------------------------------------------------------ */
+
+#define HOUSEKEEPING_MS 5000
+
+static void on_expired(void *ctx, const struct meta_result *res)
+{
+	struct mds_state *st = ctx;
+	st->expiring = false;
+	if (res->err < 0)
+		LOG_WARN("trash expiry failed: %s", mds_strerror(res->err));
+}
+
+/* Is a trash entry due at now (seconds)? A scan: trash is small next to
+ * the namespace, and this runs every few seconds on the leader only. */
+static bool trash_due(struct mds_state *st, uint32_t now)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	bool due = false;
+	if (meta_txn_read(&st->store, &txn) < 0)
+		return false;
+	if (mdb_cursor_open(txn, st->store.dbi[T_TRASH], &cur) == 0) {
+		MDB_val k, v;
+		int op = MDB_FIRST;
+		while (!due && mdb_cursor_get(cur, &k, &v, op) == 0) {
+			op = MDB_NEXT;
+			due = v.mv_size >= 4 && be32_get(v.mv_data) <= now;
+		}
+		mdb_cursor_close(cur);
+	}
+	meta_txn_abort(txn);
+	return due;
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+	struct mds_state *st = t->data;
+	if (st->expiring || st->failed || !state_is_leader(st))
+		return;
+	if (!trash_due(st, (uint32_t)(hlc_wall_realtime(NULL) / 1000)))
+		return;
+	struct meta_cmd cmd = {.kind = MC_TRASH_EXPIRE};
+	if (state_propose(st, &cmd, on_expired, st) == 0)
+		st->expiring = true;
+}
+
 /* ---- open / close ----------------------------------------------------------------- */
 
 struct init_wait {
@@ -607,6 +655,9 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	uv_check_init(loop, &st->check);
 	st->check.data = st;
 	uv_check_start(&st->check, on_check);
+	uv_timer_init(loop, &st->housekeeping);
+	st->housekeeping.data = st;
+	uv_timer_start(&st->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
 	*out = st;
 	return 0;
 
@@ -628,6 +679,8 @@ void state_close(struct mds_state *st)
 	st->closing = true;
 	uv_timer_stop(&st->timer);
 	uv_check_stop(&st->check);
+	uv_timer_stop(&st->housekeeping);
+	uv_close((uv_handle_t *)&st->housekeeping, NULL);
 	uv_close((uv_handle_t *)&st->timer, NULL);
 	uv_close((uv_handle_t *)&st->check, NULL);
 	/* Let a sync in flight finish before the node goes. */
