@@ -10,7 +10,7 @@ set -euo pipefail
 PKGS=(
   build-essential pkg-config make gcc
   libuv1-dev liblmdb-dev lmdb-utils libssl-dev libcmocka-dev libjansson-dev zlib1g-dev
-  python3-pytest fuse3 iproute2 procps psmisc
+  python3-pytest fuse3 iproute2 procps psmisc acl
   moosefs-master moosefs-chunkserver moosefs-client moosefs-cli
   b3sum clang-14 libclang-rt-14-dev
 )

@@ -10,6 +10,7 @@
 #include "base/bytes.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "meta/acl.h"
 #include "meta/dentry.h"
 #include "meta/node.h"
 #include "meta/perm.h"
@@ -50,11 +51,12 @@ static int get_dir(struct meta_store *s, MDB_txn *txn, uint32_t ino, struct meta
 }
 
 /* Checks that the caller may add or remove entries in dir. */
-static int dir_writable(const struct meta_inode *dir, const struct meta_creds *c)
+static int dir_writable(struct meta_store *s, MDB_txn *txn, const struct meta_inode *dir,
+			const struct meta_creds *c)
 {
 	if (dir->eattr & EATTR_IMMUTABLE)
 		return -MDS_EPERM;
-	return meta_perm_check(dir, c, PERM_W | PERM_X);
+	return meta_perm_check(s, txn, dir, c, PERM_W | PERM_X);
 }
 
 static void touch_dir(struct meta_inode *dir, uint32_t now)
@@ -99,7 +101,7 @@ static int op_mknode(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *
 
 	if ((rc = get_dir(s, txn, c->parent, &parent)) < 0)
 		return rc;
-	if ((rc = dir_writable(&parent, &c->creds)) < 0)
+	if ((rc = dir_writable(s, txn, &parent, &c->creds)) < 0)
 		return rc;
 	if (!name_valid(c->name))
 		return -MDS_EINVAL;
@@ -133,6 +135,9 @@ static int op_mknode(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *
 	} else {
 		node.mode = c->mode & 07777 & ~c->umask;
 	}
+	if (c->ntype != MT_SYMLINK && (parent.flags & MI_ACL_DEFAULT) &&
+	    (rc = meta_acl_inherit(s, txn, parent.ino, &node, c->mode & 07777)) < 0)
+		return rc;
 	if (c->ntype == MT_BLOCKDEV || c->ntype == MT_CHARDEV)
 		node.rdev = c->rdev;
 	if (parent.mode & MODE_SGID) {
@@ -186,7 +191,7 @@ static int op_link(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 		return -MDS_EPERM;
 	if ((rc = get_dir(s, txn, c->parent, &parent)) < 0)
 		return rc;
-	if ((rc = dir_writable(&parent, &c->creds)) < 0)
+	if ((rc = dir_writable(s, txn, &parent, &c->creds)) < 0)
 		return rc;
 	if (!name_valid(c->name))
 		return -MDS_EINVAL;
@@ -267,7 +272,7 @@ static int op_unlink(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *
 		return rc;
 	if (!name_valid(c->name))
 		return -MDS_EINVAL;
-	if ((rc = meta_perm_check(&dir, &c->creds, PERM_W | PERM_X)) < 0)
+	if ((rc = meta_perm_check(s, txn, &dir, &c->creds, PERM_W | PERM_X)) < 0)
 		return rc;
 	if ((rc = meta_dentry_get(s, txn, c->parent, c->name.p, c->name.len, &d)) < 0)
 		return rc;
@@ -329,8 +334,8 @@ static int op_rename(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *
 		return rc;
 	if (!name_valid(c->name) || !name_valid(c->name2))
 		return -MDS_EINVAL;
-	if ((rc = meta_perm_check(&src_dir, &c->creds, PERM_W | PERM_X)) < 0 ||
-	    (rc = meta_perm_check(&dst_dir, &c->creds, PERM_W | PERM_X)) < 0)
+	if ((rc = meta_perm_check(s, txn, &src_dir, &c->creds, PERM_W | PERM_X)) < 0 ||
+	    (rc = meta_perm_check(s, txn, &dst_dir, &c->creds, PERM_W | PERM_X)) < 0)
 		return rc;
 	if ((rc = meta_dentry_get(s, txn, c->parent, c->name.p, c->name.len, &d)) < 0)
 		return rc;
@@ -341,7 +346,7 @@ static int op_rename(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *
 	if (dst_dir.eattr & EATTR_IMMUTABLE)
 		return -MDS_EPERM;
 	if (node.type == MT_DIR && !same_dir) {
-		if ((rc = meta_perm_check(&node, &c->creds, PERM_W)) < 0)
+		if ((rc = meta_perm_check(s, txn, &node, &c->creds, PERM_W)) < 0)
 			return rc;
 		if ((rc = check_not_below(s, txn, node.ino, c->parent2)) < 0)
 			return rc;
@@ -443,7 +448,7 @@ static int op_setattr(struct meta_store *s, MDB_txn *txn, const struct meta_cmd 
 		if (!owner && (m & (SET_MODE | SET_UID | SET_GID | SET_ATIME | SET_MTIME)))
 			return -MDS_EPERM;
 		if (!owner && (m & (SET_ATIME_NOW | SET_MTIME_NOW)) &&
-		    (rc = meta_perm_check(&n, cr, PERM_W)) < 0)
+		    (rc = meta_perm_check(s, txn, &n, cr, PERM_W)) < 0)
 			return rc;
 		if (!root && (m & SET_UID) && c->uid != cr->uid)
 			return -MDS_EPERM;
@@ -467,6 +472,8 @@ static int op_setattr(struct meta_store *s, MDB_txn *txn, const struct meta_cmd 
 		mode &= ~sugid_cleared(c->smode, &n, root, gid_changes);
 	}
 	n.mode = mode;
+	if ((m & SET_MODE) && (rc = meta_acl_chmod(s, txn, &n)) < 0)
+		return rc;
 	if (m & SET_UID)
 		n.uid = c->uid;
 	if (m & SET_GID)
@@ -505,7 +512,8 @@ static int op_truncate(struct meta_store *s, MDB_txn *txn, const struct meta_cmd
 		return -MDS_EPERM;
 	if ((n.eattr & EATTR_APPENDONLY) && !(c->flags & (TRUNC_RESERVE | TRUNC_UPDATE)))
 		return -MDS_EPERM;
-	if (!(c->flags & TRUNC_OPENED) && (rc = meta_perm_check(&n, &c->creds, PERM_W)) < 0)
+	if (!(c->flags & TRUNC_OPENED) &&
+	    (rc = meta_perm_check(s, txn, &n, &c->creds, PERM_W)) < 0)
 		return rc;
 	res->prevlength = n.length;
 	if (c->flags & TRUNC_RESERVE) {
@@ -550,7 +558,7 @@ static int op_open(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 			want |= PERM_R;
 		if (c->flags & (OPEN_WRITE | OPEN_TRUNCATE))
 			want |= PERM_W;
-		if ((rc = meta_perm_check(&n, &c->creds, want)) < 0)
+		if ((rc = meta_perm_check(s, txn, &n, &c->creds, want)) < 0)
 			return rc;
 		if (c->flags & OPEN_TRUNCATE) {
 			n.length = 0;
@@ -588,7 +596,7 @@ static int op_setxattr(struct meta_store *s, MDB_txn *txn, const struct meta_cmd
 		return -MDS_EPERM;
 	if (n.eattr & EATTR_IMMUTABLE)
 		return -MDS_EPERM;
-	if (!(c->flags & CMD_OPENED) && (rc = meta_perm_check(&n, cr, PERM_W)) < 0)
+	if (!(c->flags & CMD_OPENED) && (rc = meta_perm_check(s, txn, &n, cr, PERM_W)) < 0)
 		return rc;
 	if (c->smode > 3)
 		return -MDS_EINVAL;
@@ -613,6 +621,34 @@ static int op_setxattr(struct meta_store *s, MDB_txn *txn, const struct meta_cmd
 		return rc;
 	n.flags = any ? (n.flags | MI_XATTR) : (n.flags & ~MI_XATTR);
 	n.ctime = meta_cmd_now(c);
+	n.stamp = c->stamp;
+	if ((rc = meta_inode_put(s, txn, &n)) < 0)
+		return rc;
+	res->ino = n.ino;
+	res->attr = n;
+	return 0;
+}
+
+/* SETFACL: only the owner or root; ctime changes with the mode bits only
+ * (as the stock master does, spec 14.3). */
+static int op_setfacl(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		      struct meta_result *res)
+{
+	struct meta_inode n;
+	const struct meta_creds *cr = &c->creds;
+	int rc;
+
+	if ((rc = meta_inode_get(s, txn, c->ino, &n)) < 0)
+		return rc;
+	if (cr->uid != 0 && cr->uid != n.uid && !(n.eattr & EATTR_NOOWNER))
+		return -MDS_EPERM;
+	if (n.eattr & EATTR_IMMUTABLE)
+		return -MDS_EPERM;
+	uint16_t mode = n.mode;
+	if ((rc = meta_acl_set(s, txn, &n, c->smode, c->data.p, c->data.len)) < 0)
+		return rc;
+	if (n.mode != mode)
+		n.ctime = meta_cmd_now(c);
 	n.stamp = c->stamp;
 	if ((rc = meta_inode_put(s, txn, &n)) < 0)
 		return rc;
@@ -795,6 +831,7 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 	case MC_TRASH_EXPIRE: return meta_node_expire_trash(s, txn, meta_cmd_now(c));
 	case MC_PURGE: return op_purge(s, txn, c, res);
 	case MC_UNDEL: return -MDS_ENOTSUP;
+	case MC_SETFACL: return op_setfacl(s, txn, c, res);
 	default: return -MDS_EINVAL;
 	}
 }

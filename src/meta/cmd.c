@@ -56,6 +56,7 @@ static const uint32_t kind_fields[MC_KIND_MAX_] = {
 	[MC_TRASH_EXPIRE] = 0,
 	[MC_PURGE] = F_INO,
 	[MC_UNDEL] = F_INO,
+	[MC_SETFACL] = F_CREDS | F_INO | F_SMODE | F_DATA,
 };
 
 void meta_cmd_encode(const struct meta_cmd *c, struct byte_writer *w)

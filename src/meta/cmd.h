@@ -41,6 +41,7 @@ enum meta_cmd_kind {
 	MC_TRASH_EXPIRE,    /* purge trash whose time is up (now from stamp) */
 	MC_PURGE,           /* ino */
 	MC_UNDEL,           /* ino */
+	MC_SETFACL,         /* ino smode(1 access, 2 default) data(ACL in client form, meta/acl.h) */
 	MC_KIND_MAX_
 };
 

@@ -2,6 +2,7 @@
 #include "meta/perm.h"
 
 #include "base/err.h"
+#include "meta/acl.h"
 
 bool meta_creds_in_group(const struct meta_creds *c, uint32_t gid)
 {
@@ -11,10 +12,9 @@ bool meta_creds_in_group(const struct meta_creds *c, uint32_t gid)
 	return false;
 }
 
-uint8_t meta_perm_rwx(const struct meta_inode *n, const struct meta_creds *c)
+/* The triplet of mode bits that applies to a non-root caller. */
+static uint8_t mode_rwx(const struct meta_inode *n, const struct meta_creds *c)
 {
-	if (c->uid == 0)
-		return 7;
 	if (c->uid == n->uid || (n->eattr & EATTR_NOOWNER))
 		return (n->mode >> 6) & 7;
 	if (c->sesflags & SESFLAG_IGNOREGID)
@@ -24,9 +24,33 @@ uint8_t meta_perm_rwx(const struct meta_inode *n, const struct meta_creds *c)
 	return n->mode & 7;
 }
 
-int meta_perm_check(const struct meta_inode *n, const struct meta_creds *c, uint8_t want)
+int meta_perm_modes(struct meta_store *s, MDB_txn *txn, const struct meta_inode *n,
+		    const struct meta_creds *c, uint8_t *modes)
 {
-	return (meta_perm_rwx(n, c) & want) == want ? 0 : -MDS_EACCES;
+	if (c->uid == 0) {
+		*modes = 0xFF;
+		return 0;
+	}
+	if (!(n->flags & MI_ACL_ACCESS)) {
+		*modes = meta_perm_modes_of(mode_rwx(n, c));
+		return 0;
+	}
+	struct meta_acl a;
+	int rc = meta_acl_get(s, txn, n->ino, META_ACL_ACCESS, &a);
+	if (rc < 0)
+		return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
+	*modes = meta_acl_modes(&a, n, c);
+	return 0;
+}
+
+int meta_perm_check(struct meta_store *s, MDB_txn *txn, const struct meta_inode *n,
+		    const struct meta_creds *c, uint8_t want)
+{
+	uint8_t modes;
+	int rc = meta_perm_modes(s, txn, n, c, &modes);
+	if (rc < 0)
+		return rc;
+	return meta_perm_granted(modes, want) ? 0 : -MDS_EACCES;
 }
 
 bool meta_perm_sticky_ok(const struct meta_inode *dir, const struct meta_inode *node,

@@ -7,7 +7,15 @@
  * owner rules, which the callers check). The triplet for a non-root
  * caller: owner bits if it owns the node (or the node has eattr noowner),
  * group|other bits in an IGNOREGID session, group bits if any of its gids
- * is the node's gid, else other bits.
+ * is the node's gid, else other bits. A node with an access ACL (flag
+ * MI_ACL_ACCESS) is judged by the ACL instead (meta/acl.h); only such nodes
+ * read the acl table.
+ *
+ * What a caller may do is a set of access modes: bit m (m = a PERM_*
+ * combination, 0..7) is set when every bit of m is granted at once. For
+ * mode bits that is all subsets of one triplet; an ACL's group entries are
+ * judged one at a time (POSIX.1e), which a single triplet cannot say. The
+ * low byte of MooseFS LOOKUP lflags is this set.
  */
 #ifndef MDS_META_PERM_H
 #define MDS_META_PERM_H
@@ -43,11 +51,27 @@ static inline uint32_t meta_creds_gid(const struct meta_creds *c, uint32_t i)
 
 bool meta_creds_in_group(const struct meta_creds *c, uint32_t gid);
 
-/* The rwx triplet the caller has on the node (7 for root). */
-uint8_t meta_perm_rwx(const struct meta_inode *n, const struct meta_creds *c);
+/* The set of access modes an rwx triplet grants. */
+static inline uint8_t meta_perm_modes_of(uint8_t rwx)
+{
+	static const uint8_t modes[8] = {0x01, 0x03, 0x05, 0x0F, 0x11, 0x33, 0x55, 0xFF};
+	return modes[rwx & 7];
+}
+
+/* Is every bit of want (PERM_*) in the set of access modes? */
+static inline bool meta_perm_granted(uint8_t modes, uint8_t want)
+{
+	return (modes >> (want & 7)) & 1;
+}
+
+/* The access modes the caller has on the node (all of them for root);
+ * fails only when the node's access ACL cannot be read. */
+int meta_perm_modes(struct meta_store *s, MDB_txn *txn, const struct meta_inode *n,
+		    const struct meta_creds *c, uint8_t *modes);
 
 /* 0 when every bit of want (PERM_*) is granted, else -MDS_EACCES. */
-int meta_perm_check(const struct meta_inode *n, const struct meta_creds *c, uint8_t want);
+int meta_perm_check(struct meta_store *s, MDB_txn *txn, const struct meta_inode *n,
+		    const struct meta_creds *c, uint8_t want);
 
 /* The sticky-directory rule for removing or replacing an entry: allowed to
  * root, the directory's owner and the entry's owner. */

@@ -38,7 +38,7 @@ int meta_lookup(struct meta_store *s, MDB_txn *txn, uint32_t parent,
 	int rc = live_dir(s, txn, parent, &dir);
 	if (rc < 0)
 		return rc;
-	if ((rc = meta_perm_check(&dir, c, PERM_X)) < 0)
+	if ((rc = meta_perm_check(s, txn, &dir, c, PERM_X)) < 0)
 		return rc;
 	if (nlen == 1 && name[0] == '.') {
 		*out = dir;
@@ -70,7 +70,7 @@ int meta_access(struct meta_store *s, MDB_txn *txn, uint32_t ino,
 		return rc;
 	if ((want & PERM_W) && (n.eattr & EATTR_IMMUTABLE))
 		return -MDS_EPERM;
-	return meta_perm_check(&n, c, want);
+	return meta_perm_check(s, txn, &n, c, want);
 }
 
 int meta_readdir_allowed(struct meta_store *s, MDB_txn *txn, uint32_t dir,
@@ -79,7 +79,7 @@ int meta_readdir_allowed(struct meta_store *s, MDB_txn *txn, uint32_t dir,
 	int rc = live_dir(s, txn, dir, d);
 	if (rc < 0)
 		return rc;
-	return meta_perm_check(d, c, with_attr ? PERM_R | PERM_X : PERM_R);
+	return meta_perm_check(s, txn, d, c, with_attr ? PERM_R | PERM_X : PERM_R);
 }
 
 int meta_readlink(struct meta_store *s, MDB_txn *txn, uint32_t ino,
@@ -95,13 +95,14 @@ int meta_readlink(struct meta_store *s, MDB_txn *txn, uint32_t ino,
 	return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
 }
 
-static int xattr_read_allowed(const struct meta_inode *n, const uint8_t *name, size_t nlen,
-			      const struct meta_creds *c, bool opened)
+static int xattr_read_allowed(struct meta_store *s, MDB_txn *txn, const struct meta_inode *n,
+			      const uint8_t *name, size_t nlen, const struct meta_creds *c,
+			      bool opened)
 {
 	if (c->uid != 0 && nlen >= 8 && memcmp(name, "trusted.", 8) == 0)
 		return -MDS_EPERM;
 	if (!opened)
-		return meta_perm_check(n, c, PERM_R);
+		return meta_perm_check(s, txn, n, c, PERM_R);
 	return 0;
 }
 
@@ -115,7 +116,7 @@ int meta_getxattr(struct meta_store *s, MDB_txn *txn, uint32_t ino,
 		return rc;
 	if (nlen == 0 || nlen > META_NAME_MAX || memchr(name, '\0', nlen))
 		return -MDS_EINVAL;
-	if ((rc = xattr_read_allowed(&n, name, nlen, c, opened)) < 0)
+	if ((rc = xattr_read_allowed(s, txn, &n, name, nlen, c, opened)) < 0)
 		return rc;
 	if (!(n.flags & MI_XATTR))
 		return -MDS_ENOATTR;
@@ -129,7 +130,7 @@ int meta_listxattr_allowed(struct meta_store *s, MDB_txn *txn, uint32_t ino,
 	int rc = meta_inode_get(s, txn, ino, &n);
 	if (rc < 0)
 		return rc;
-	return opened ? 0 : meta_perm_check(&n, c, PERM_R);
+	return opened ? 0 : meta_perm_check(s, txn, &n, c, PERM_R);
 }
 
 /* Sums file lengths over a table of inode keys (trash, sustained). */

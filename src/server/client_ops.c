@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "meta/acl.h"
 #include "meta/dentry.h"
 #include "meta/inode.h"
 #include "meta/node.h"
@@ -103,6 +104,8 @@ static void to_attr(const struct client_session *s, const struct meta_inode *n,
 	if (n->eattr & (EATTR_UNDELETABLE | EATTR_IMMUTABLE | EATTR_APPENDONLY))
 		a->flags |= MFS_ATTR_FLAG_UNDELETABLE;
 	a->type = n->type;
+	/* With an access ACL the group bits show its mask (11.1): apply keeps
+	 * the stored mode so (meta/acl.h), no ACL read is needed here. */
 	a->mode = n->mode & 07777;
 	a->uid = n->uid;
 	a->gid = n->gid;
@@ -481,6 +484,43 @@ static void op_set_tool(struct client_session *s, const struct cl_request *req, 
 	creds_done(&c);
 }
 
+/* SETFACL carries only a uid (14.2); the ACL goes into the command in the
+ * client form, checked here first so a malformed one is never logged. */
+static void op_setfacl(struct client_session *s, const struct cl_request *req)
+{
+	const struct cl_setfacl *f = &req->setfacl;
+	if (readonly(s, req) || disabled(s, req, MFS_DISABLE_SETFACL))
+		return;
+	size_t n = (size_t)f->namedusers + f->namedgroups;
+	struct byte_writer w, check;
+	bw_init(&w);
+	bw_init(&check);
+	bw_u16(&w, f->userperm);
+	bw_u16(&w, f->groupperm);
+	bw_u16(&w, f->otherperm);
+	bw_u16(&w, f->maskperm);
+	bw_u16(&w, f->namedusers);
+	bw_u16(&w, f->namedgroups);
+	if (n)
+		bw_bytes(&w, f->entries_raw, 6 * n);
+	bool remove;
+	int rc = bw_ok(&w) ? meta_acl_from_wire(w.data, w.len, &check, &remove) : -MDS_ENOMEM;
+	if (rc < 0) {
+		reply_err(s, req, rc);
+	} else {
+		struct creds c;
+		creds_uid_only(s, f->uid, &c);
+		struct meta_cmd cmd = {.kind = MC_SETFACL, .creds = c.mc, .ino = real_ino(s, f->inode),
+				       .smode = f->acltype == MFS_ACL_ACCESS ? META_ACL_ACCESS
+									 : META_ACL_DEFAULT,
+				       .data = {w.data, (uint32_t)w.len}};
+		propose(s, req, &cmd);
+		creds_done(&c);
+	}
+	bw_free(&check);
+	bw_free(&w);
+}
+
 /* OPEN: proposed when the session does not hold the file yet or asks for
  * truncation; otherwise checked and answered from the store. */
 static void op_open(struct client_session *s, const struct cl_request *req)
@@ -498,11 +538,14 @@ static void op_open(struct client_session *s, const struct cl_request *req)
 	MDB_txn *txn;
 	struct meta_inode n;
 	bool held = false;
+	uint8_t modes = 0;
 	int rc = state_read(s->svc->st, &txn);
 	if (rc == 0) {
 		rc = get_node(s, txn, ino, false, &n);
 		if (rc == 0)
 			rc = meta_session_has_open(state_store(s->svc->st), txn, s->rec.id, ino, &held);
+		if (rc == 0 && held)
+			rc = meta_perm_modes(state_store(s->svc->st), txn, &n, &c.mc, &modes);
 		meta_txn_abort(txn);
 	}
 	if (rc == 0 && (!held || ((o->flags & MFS_OPEN_TRUNCATE) &&
@@ -522,8 +565,8 @@ static void op_open(struct client_session *s, const struct cl_request *req)
 		if ((n.eattr & EATTR_IMMUTABLE) && writes)
 			rc = -MDS_EPERM;
 		uint8_t want = (o->flags & MFS_OPEN_READ ? PERM_R : 0) | (writes ? PERM_W : 0);
-		if (rc == 0)
-			rc = meta_perm_check(&n, &c.mc, want);
+		if (rc == 0 && !meta_perm_granted(modes, want))
+			rc = -MDS_EACCES;
 	}
 	if (rc < 0) {
 		reply_err(s, req, rc);
@@ -612,10 +655,11 @@ static void op_amtime(struct client_session *s, const struct cl_inode_list *l)
 
 /* ---- reads -------------------------------------------------------------------- */
 
+/* modes: what the caller may do (meta_perm_modes), the low byte of lflags. */
 static uint16_t lookup_flags(const struct client_session *s, const struct meta_inode *n,
-			     const struct meta_creds *c)
+			     uint8_t modes)
 {
-	uint16_t f = proto_access_bits(meta_perm_rwx(n, c));
+	uint16_t f = modes;
 	if (s->rec.sesflags & SESFLAG_READONLY)
 		f |= MFS_LOOKUP_RO_FILESYSTEM;
 	if (n->eattr & EATTR_IMMUTABLE)
@@ -651,13 +695,16 @@ static void op_lookup(struct client_session *s, const struct cl_request *req, MD
 		rc = meta_lookup(st, txn, parent, (const uint8_t *)".", 1, &c.mc, &n);
 	else
 		rc = meta_lookup(st, txn, parent, l->name.ptr, l->name.len, &c.mc, &n);
+	uint8_t modes = 0;
+	if (rc == 0)
+		rc = meta_perm_modes(st, txn, &n, &c.mc, &modes);
 	if (rc < 0) {
 		reply_err(s, req, rc);
 	} else {
 		struct mfs_attr a;
 		to_attr(s, &n, &c, &a);
 		proto_cl_put_lookup(&s->out, req->msgid, client_ino(s, n.ino), &a,
-				    lookup_flags(s, &n, &c.mc), NULL);
+				    lookup_flags(s, &n, modes), NULL);
 		client_send(s);
 	}
 	creds_done(&c);
@@ -851,6 +898,47 @@ static void op_getxattr(struct client_session *s, const struct cl_request *req, 
 	if (rc < 0)
 		reply_err(s, req, rc);
 	creds_done(&c);
+}
+
+/* GETFACL: ENOATTR when the node has no ACL of that kind (10.3). */
+static void op_getfacl(struct client_session *s, const struct cl_request *req, MDB_txn *txn)
+{
+	const struct cl_getfacl *g = &req->getfacl;
+	uint8_t kind = g->acltype == MFS_ACL_ACCESS ? META_ACL_ACCESS : META_ACL_DEFAULT;
+	struct meta_inode n;
+	struct meta_acl a;
+	int rc = get_node(s, txn, real_ino(s, g->inode), g->has_creds && g->opened, &n);
+	if (rc == 0 && !(n.flags & (kind == META_ACL_ACCESS ? MI_ACL_ACCESS : MI_ACL_DEFAULT))) {
+		rc = -MDS_ENOATTR;
+	} else if (rc == 0) {
+		rc = meta_acl_get(state_store(s->svc->st), txn, n.ino, kind, &a);
+		if (rc == -MDS_ENOENT)
+			rc = -MDS_ECORRUPT;   /* the flag says it is there */
+	}
+	uint32_t count = rc == 0 ? (uint32_t)a.nusers + a.ngroups : 0;
+	struct mfs_acl_entry *e = NULL;
+	if (rc == 0 && (e = malloc((count ? count : 1) * sizeof(*e))) == NULL)
+		rc = -MDS_ENOMEM;
+	if (rc < 0) {
+		reply_err(s, req, rc);
+		return;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		uint8_t perm;
+		meta_acl_entry(&a, i, &e[i].id, &perm);
+		e[i].perm = perm;
+	}
+	struct mfs_acl out = {
+		.userperm = a.user, .groupperm = a.group, .otherperm = a.other,
+		.maskperm = a.mask == META_ACL_NO_MASK ? MFS_ACL_NO_MASK : a.mask,
+		.nusers = a.nusers, .ngroups = a.ngroups, .users = e, .groups = e + a.nusers,
+	};
+	rc = proto_cl_put_getfacl(&s->out, req->msgid, &out);
+	free(e);
+	if (rc < 0)
+		reply_err(s, req, rc);
+	else
+		client_send(s);
 }
 
 static void op_statfs(struct client_session *s, const struct cl_request *req, MDB_txn *txn)
@@ -1188,6 +1276,7 @@ static bool dispatch_read(struct client_session *s, struct cl_request *req)
 	case CLTOMA_FUSE_READDIR: fn = op_readdir; break;
 	case CLTOMA_FUSE_READLINK: fn = op_readlink; break;
 	case CLTOMA_FUSE_GETXATTR: fn = op_getxattr; break;
+	case CLTOMA_FUSE_GETFACL: fn = op_getfacl; break;
 	case CLTOMA_FUSE_STATFS: fn = op_statfs; break;
 	case CLTOMA_FUSE_GETDIRSTATS: fn = op_dirstats; break;
 	case CLTOMA_FUSE_PARENTS: fn = op_parents; break;
@@ -1311,9 +1400,8 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		propose(s, req, &cmd);
 		return;
 	}
-	case CLTOMA_FUSE_GETFACL:
-		/* No ACL is ever stored yet, so "none of that type" is exact. */
-		reply_status(s, req, MFS_STATUS_ENOATTR);
+	case CLTOMA_FUSE_SETFACL:
+		op_setfacl(s, req);
 		return;
 	case CLTOMA_FUSE_READ_CHUNK:
 		op_read_chunk(s, req);
@@ -1324,7 +1412,7 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		reply_status(s, req, MFS_STATUS_NOSPACE);
 		return;
 	default:
-		/* SETFACL, FLOCK, POSIX_LOCK, UNDEL, SETTRASHPATH, SNAPSHOT,
+		/* FLOCK, POSIX_LOCK, UNDEL, SETTRASHPATH, SNAPSHOT,
 		 * APPEND_SLICE, QUOTACONTROL, REPAIR, ARCHCTL, CHECK: not yet. */
 		reply_status(s, req, MFS_STATUS_ENOTSUP);
 		return;

@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "consensus/group.h"
+#include "meta/acl.h"
 #include "meta/apply.h"
 
 #include <stdio.h>
@@ -352,6 +353,8 @@ static bool grows(const struct meta_cmd *c)
 		return true;
 	case MC_SETXATTR:
 		return c->smode != 3;   /* removing an xattr frees space */
+	case MC_SETFACL:
+		return !meta_acl_wire_removes(c->data.p, c->data.len);
 	default:
 		return false;
 	}
