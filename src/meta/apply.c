@@ -15,6 +15,7 @@
 #include "meta/node.h"
 #include "meta/perm.h"
 #include "meta/session.h"
+#include "meta/trash.h"
 #include "meta/xattr.h"
 
 #include <stdlib.h>
@@ -830,7 +831,13 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 	case MC_SESSION_FILES: return meta_session_set_files(s, txn, c->session, c->data.p, c->data.len);
 	case MC_TRASH_EXPIRE: return meta_node_expire_trash(s, txn, meta_cmd_now(c));
 	case MC_PURGE: return op_purge(s, txn, c, res);
-	case MC_UNDEL: return -MDS_ENOTSUP;
+	case MC_UNDEL:
+		res->ino = c->ino;
+		return meta_trash_undel(s, txn, c->ino, c->data.p, c->data.len / 4, c->stamp,
+					&res->attr);
+	case MC_SETTRASHPATH:
+		res->ino = c->ino;
+		return meta_trash_set_path(s, txn, c->ino, c->data.p, c->data.len);
 	case MC_SETFACL: return op_setfacl(s, txn, c, res);
 	default: return -MDS_EINVAL;
 	}

@@ -55,7 +55,8 @@ static const uint32_t kind_fields[MC_KIND_MAX_] = {
 	[MC_SESSION_FILES] = F_SESSION | F_DATA,
 	[MC_TRASH_EXPIRE] = 0,
 	[MC_PURGE] = F_INO,
-	[MC_UNDEL] = F_INO,
+	[MC_UNDEL] = F_INO | F_DATA,
+	[MC_SETTRASHPATH] = F_INO | F_DATA,
 	[MC_SETFACL] = F_CREDS | F_INO | F_SMODE | F_DATA,
 };
 

@@ -40,8 +40,9 @@ enum meta_cmd_kind {
 	MC_SESSION_FILES,   /* session data = N x ino: the files the session holds */
 	MC_TRASH_EXPIRE,    /* purge trash whose time is up (now from stamp) */
 	MC_PURGE,           /* ino */
-	MC_UNDEL,           /* ino */
+	MC_UNDEL,           /* ino data(new directory inodes, 4 bytes each) */
 	MC_SETFACL,         /* ino smode(1 access, 2 default) data(ACL in client form, meta/acl.h) */
+	MC_SETTRASHPATH,    /* ino data(path) */
 	MC_KIND_MAX_
 };
 

@@ -15,6 +15,7 @@
 #include "meta/node.h"
 #include "meta/query.h"
 #include "meta/session.h"
+#include "meta/trash.h"
 #include "meta/xattr.h"
 #include "proto/mfs_status.h"
 
@@ -1254,6 +1255,46 @@ static void op_read_chunk(struct client_session *s, const struct cl_request *req
 	client_send(s);
 }
 
+/* UNDEL: the directories the stored path may need get their inode numbers
+ * here, before the command is proposed. */
+static void op_undel(struct client_session *s, const struct cl_request *req)
+{
+	if (s->kind != CLIENT_META) {
+		reply_status(s, req, MFS_STATUS_EPERM);
+		return;
+	}
+	MDB_txn *txn;
+	uint32_t expire;
+	const uint8_t *path;
+	size_t plen, depth = 0;
+	int rc = state_read(s->svc->st, &txn);
+	if (rc == 0) {
+		rc = meta_node_trash_entry(state_store(s->svc->st), txn, req->undel.inode, &expire,
+					   &path, &plen);
+		if (rc == 0)
+			depth = meta_trash_path_depth(path, plen);
+		meta_txn_abort(txn);
+	}
+	uint8_t *inos = rc == 0 ? malloc(depth ? 4 * depth : 1) : NULL;
+	if (rc == 0 && inos == NULL)
+		rc = -MDS_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < depth; i++) {
+		uint32_t ino = state_alloc_inode(s->svc->st);
+		if (ino == 0)
+			rc = -MDS_ENOSPC;
+		be32_put(inos + 4 * i, ino);
+	}
+	if (rc < 0) {
+		free(inos);
+		reply_err(s, req, rc);
+		return;
+	}
+	struct meta_cmd cmd = {.kind = MC_UNDEL, .ino = req->undel.inode,
+			       .data = {inos, (uint32_t)(4 * depth)}};
+	propose(s, req, &cmd);
+	free(inos);
+}
+
 /* ---- dispatch ------------------------------------------------------------------ */
 
 static void time_sync(struct client_session *s, const struct cl_request *req)
@@ -1391,6 +1432,20 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		op_set_tool(s, req, MC_SETEATTR, t->inode, t->uid, t->eattr, t->smode);
 		return;
 	}
+	case CLTOMA_FUSE_UNDEL:
+		op_undel(s, req);
+		return;
+	case CLTOMA_FUSE_SETTRASHPATH: {
+		if (s->kind != CLIENT_META) {
+			reply_status(s, req, MFS_STATUS_EPERM);
+			return;
+		}
+		const struct cl_settrashpath *t = &req->settrashpath;
+		struct meta_cmd cmd = {.kind = MC_SETTRASHPATH, .ino = t->inode,
+				       .data = {t->path.ptr, t->path.len}};
+		propose(s, req, &cmd);
+		return;
+	}
 	case CLTOMA_FUSE_PURGE: {
 		if (s->kind != CLIENT_META) {
 			reply_status(s, req, MFS_STATUS_EPERM);
@@ -1412,7 +1467,7 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		reply_status(s, req, MFS_STATUS_NOSPACE);
 		return;
 	default:
-		/* FLOCK, POSIX_LOCK, UNDEL, SETTRASHPATH, SNAPSHOT,
+		/* FLOCK, POSIX_LOCK, SNAPSHOT,
 		 * APPEND_SLICE, QUOTACONTROL, REPAIR, ARCHCTL, CHECK: not yet. */
 		reply_status(s, req, MFS_STATUS_ENOTSUP);
 		return;

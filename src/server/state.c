@@ -131,6 +131,9 @@ static int fsm_apply(void *arg, uint64_t index, const void *data, size_t len, vo
 			return rc;
 		if (cmd.kind == MC_MKNODE && res.err == 0 && res.ino >= st->next_ino)
 			st->next_ino = res.ino + 1;
+		for (uint32_t off = 0; cmd.kind == MC_UNDEL && off + 4 <= cmd.data.len; off += 4)
+			if (be32_get(cmd.data.p + off) >= st->next_ino)
+				st->next_ino = be32_get(cmd.data.p + off) + 1;
 		if (cmd.kind == MC_SESSION_OPEN && res.err == 0 && cmd.session >= st->next_session)
 			st->next_session = cmd.session + 1;
 		if (p && cmd.kind == MC_MKNODE && res.err == -MDS_EAGAIN &&
@@ -709,6 +712,11 @@ int state_read(struct mds_state *st, MDB_txn **txn)
 struct meta_store *state_store(struct mds_state *st)
 {
 	return &st->store;
+}
+
+uint32_t state_alloc_inode(struct mds_state *st)
+{
+	return st->next_ino <= META_MAX_INO ? st->next_ino++ : 0;
 }
 
 uint32_t state_alloc_session(struct mds_state *st)

@@ -51,6 +51,10 @@ void state_close(struct mds_state *st);
  * once) or a negative error (done will not be called). */
 int state_propose(struct mds_state *st, struct meta_cmd *cmd, state_done_fn done, void *ctx);
 
+/* An inode number for a command that creates nodes other than MC_MKNODE's
+ * (e.g. directories an UNDEL recreates); 0 when none are left. */
+uint32_t state_alloc_inode(struct mds_state *st);
+
 /* A session id never handed out before on this file system. */
 uint32_t state_alloc_session(struct mds_state *st);
 

@@ -63,3 +63,19 @@ def test_removing_from_the_meta_mount_purges(master, mount_factory):
     path = next(p for n, p in trash_entries(meta).items() if n.endswith("|keep"))
     os.unlink(path)
     assert not any(n.endswith("|keep") for n in trash_entries(meta))
+
+
+@BOTH
+def test_moving_a_trashed_file_to_undel_restores_it(master, mount_factory):
+    mnt = mount_factory(master).path
+    (mnt / "dir1").mkdir()
+    (mnt / "dir1" / "f1").touch()
+    os.unlink(mnt / "dir1" / "f1")
+    os.rmdir(mnt / "dir1")
+    meta = mount_factory(master, options=META_OPTIONS).path
+    wait_for(lambda: any(n.endswith("|dir1|f1") for n in trash_entries(meta)), 20,
+             "the file in the trash")
+    name, path = next((n, p) for n, p in trash_entries(meta).items() if n.endswith("|dir1|f1"))
+    os.rename(path, meta / "trash" / "undel" / name)
+    wait_for(lambda: (mnt / "dir1" / "f1").exists(), 20, "the file to be back")
+    assert not any(n.endswith("|dir1|f1") for n in trash_entries(meta))

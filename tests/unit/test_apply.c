@@ -514,6 +514,63 @@ static void test_open_for_write_without_permission_is_eacces(void **state)
 	assert_int_equal(fx_run(f, &c).err, 0);
 }
 
+static uint32_t trashed_file(struct fx *f, uint32_t dir, const char *name)
+{
+	uint32_t ino = fx_mkfile(f, dir, name);
+	assert_int_equal(fx_unlink(f, &ROOT, dir, name, false), 0);
+	assert_true(fx_attr(f, ino).flags & MI_TRASH);
+	return ino;
+}
+
+static void test_undel_restores_file_and_recreates_missing_directories(void **state)
+{
+	struct fx *f = *state;
+	uint32_t a = fx_mkdir(f, 1, "a");
+	uint32_t b = fx_mkdir(f, a, "b");
+	uint32_t ino = trashed_file(f, b, "f");
+	assert_int_equal(fx_unlink(f, &ROOT, a, "b", true), 0);
+	assert_int_equal(fx_unlink(f, &ROOT, 1, "a", true), 0);
+	uint8_t inos[8];
+	be32_put(inos, f->next_ino++);
+	be32_put(inos + 4, f->next_ino++);
+	struct meta_cmd c = {.kind = MC_UNDEL, .ino = ino, .data = {inos, 8}};
+	assert_int_equal(fx_run(f, &c).err, 0);
+	uint32_t na = 0, nb = 0, nf = 0;
+	assert_int_equal(fx_lookup(f, 1, "a", &na), 0);
+	assert_int_equal(fx_lookup(f, na, "b", &nb), 0);
+	assert_int_equal(fx_lookup(f, nb, "f", &nf), 0);
+	assert_int_equal(nf, ino);
+	struct meta_inode n = fx_attr(f, ino);
+	assert_false(n.flags & MI_TRASH);
+	assert_int_equal(n.nlink, 1);
+	assert_int_equal(fx_attr(f, 1).nlink, 3);
+	assert_int_equal(fx_attr(f, na).nlink, 3);
+}
+
+static void test_undel_onto_a_taken_name_is_eexist(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ino = trashed_file(f, 1, "f");
+	fx_mkfile(f, 1, "f");
+	struct meta_cmd c = {.kind = MC_UNDEL, .ino = ino};
+	assert_int_equal(fx_run(f, &c).err, -MDS_EEXIST);
+	assert_true(fx_attr(f, ino).flags & MI_TRASH);
+}
+
+static void test_settrashpath_changes_where_undel_restores(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ino = trashed_file(f, 1, "f");
+	fx_mkfile(f, 1, "f");
+	struct meta_cmd p = {.kind = MC_SETTRASHPATH, .ino = ino, .data = B("/restored")};
+	assert_int_equal(fx_run(f, &p).err, 0);
+	struct meta_cmd c = {.kind = MC_UNDEL, .ino = ino};
+	assert_int_equal(fx_run(f, &c).err, 0);
+	uint32_t found;
+	assert_int_equal(fx_lookup(f, 1, "restored", &found), 0);
+	assert_int_equal(found, ino);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -553,6 +610,9 @@ int main(void)
 		T(test_recursive_settrashtime_counts_changes),
 		T(test_amtime_moves_mtime_forward_only),
 		T(test_open_for_write_without_permission_is_eacces),
+		T(test_undel_restores_file_and_recreates_missing_directories),
+		T(test_undel_onto_a_taken_name_is_eexist),
+		T(test_settrashpath_changes_where_undel_restores),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
