@@ -16,6 +16,7 @@
 #include "proto/client_codec.h"
 #include "server/conn.h"
 #include "server/exports.h"
+#include "server/locks.h"
 #include "server/session_record.h"
 #include "server/state.h"
 
@@ -34,6 +35,7 @@ struct client_service {
 	uv_timer_t tick;               /* NOPs and idle checks, every second */
 	struct client_session *sessions;
 	uint64_t requests, closed_bad;
+	struct locks locks;            /* flock and POSIX locks (client_locks.c) */
 };
 
 enum client_kind {
@@ -78,5 +80,11 @@ struct client_pending *client_pending_new(struct client_session *s, uint32_t typ
 					  uint32_t msgid);
 void client_pending_free(struct client_pending *p);
 void client_dispatch(struct client_session *s, struct cl_request *req);
+
+/* client_locks.c: FLOCK, POSIX_LOCK, and the lock manager's wake callback
+ * (its arg is the client_service). */
+void client_flock(struct client_session *s, const struct cl_request *req);
+void client_posix_lock(struct client_session *s, const struct cl_request *req);
+void client_lock_woken(void *ctx, enum lock_wake why, void *arg);
 
 #endif

@@ -1466,8 +1466,14 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		/* File data needs chunkservers, which mds does not manage yet. */
 		reply_status(s, req, MFS_STATUS_NOSPACE);
 		return;
+	case CLTOMA_FUSE_FLOCK:
+		client_flock(s, req);
+		return;
+	case CLTOMA_FUSE_POSIX_LOCK:
+		client_posix_lock(s, req);
+		return;
 	default:
-		/* FLOCK, POSIX_LOCK, SNAPSHOT,
+		/* SNAPSHOT,
 		 * APPEND_SLICE, QUOTACONTROL, REPAIR, ARCHCTL, CHECK: not yet. */
 		reply_status(s, req, MFS_STATUS_ENOTSUP);
 		return;
