@@ -46,10 +46,11 @@ int meta_store_open(struct meta_store *s, const char *path,
 {
 	memset(s, 0, sizeof(*s));
 	uint64_t map_size = opt && opt->map_size ? opt->map_size : UINT64_C(64) << 30;
-	unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+	bool ro = opt && opt->read_only;
+	unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (ro ? MDB_RDONLY : 0);
 	if (!(opt && opt->sync))
 		flags |= MDB_NOSYNC;
-	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+	if (!ro && mkdir(path, 0750) < 0 && errno != EEXIST) {
 		int e = errno;
 		LOG_ERR("meta: cannot create %s: %s", path, strerror(e));
 		return mds_err_from_errno(e);
@@ -65,10 +66,10 @@ int meta_store_open(struct meta_store *s, const char *path,
 		goto fail;
 	}
 	MDB_txn *txn;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)))
+	if ((rc = mdb_txn_begin(s->env, NULL, ro ? MDB_RDONLY : 0, &txn)))
 		goto fail;
 	for (int t = 0; t < T_COUNT_; t++) {
-		if ((rc = mdb_dbi_open(txn, table_names[t], MDB_CREATE, &s->dbi[t]))) {
+		if ((rc = mdb_dbi_open(txn, table_names[t], ro ? 0 : MDB_CREATE, &s->dbi[t]))) {
 			mdb_txn_abort(txn);
 			goto fail;
 		}
@@ -89,7 +90,10 @@ fail:
 void meta_store_close(struct meta_store *s)
 {
 	if (s->env) {
-		mdb_env_sync(s->env, 1);
+		unsigned flags = 0;
+		mdb_env_get_flags(s->env, &flags);
+		if (!(flags & MDB_RDONLY))
+			mdb_env_sync(s->env, 1);
 		mdb_env_close(s->env);
 	}
 	free(s->path);

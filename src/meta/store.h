@@ -54,6 +54,7 @@ struct meta_store {
 struct meta_store_options {
 	uint64_t map_size;   /* bytes; 0: 64 GiB (sparse, grows on disk as used) */
 	bool sync;           /* fsync LMDB on commit (off: the log is durable) */
+	bool read_only;      /* inspect an existing store (tools), no writes */
 };
 
 /* Opens (creating if needed) the store in directory path. */
