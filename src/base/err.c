@@ -31,6 +31,7 @@ static const char *const messages[MDS_ERR_MAX_] = {
 	[MDS_EROFS] = "read-only file system",
 	[MDS_EMLINK] = "too many links",
 	[MDS_EXDEV] = "outside the allowed tree",
+	[MDS_EDQUOT] = "quota exceeded",
 };
 
 const char *mds_strerror(int code)

@@ -35,6 +35,7 @@ enum mds_err {
 	MDS_EROFS,          /* read-only file system (session) */
 	MDS_EMLINK,         /* too many links */
 	MDS_EXDEV,          /* would cross a boundary (e.g. out of the session root) */
+	MDS_EDQUOT,         /* a directory quota would be exceeded */
 	MDS_ERR_MAX_
 };
 

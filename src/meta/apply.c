@@ -14,6 +14,7 @@
 #include "meta/dentry.h"
 #include "meta/node.h"
 #include "meta/perm.h"
+#include "meta/quota.h"
 #include "meta/session.h"
 #include "meta/trash.h"
 #include "meta/xattr.h"
@@ -146,6 +147,10 @@ static int op_mknode(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *
 		if (c->ntype == MT_DIR && (c->flags & MKNODE_COPYSGID))
 			node.mode |= MODE_SGID;
 	}
+	uint64_t u[QR_COUNT_];
+	meta_quota_node_usage(&node, u);
+	if ((rc = meta_quota_charge(s, txn, c->parent, 1, u, now)) < 0)
+		return rc;
 
 	d = (struct meta_dentry){.ino = node.ino, .type = node.type, .tag = c->stamp};
 	if ((rc = meta_inode_put(s, txn, &node)) < 0 ||
@@ -203,6 +208,10 @@ static int op_link(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 		return rc;
 	if (node.nlink >= META_MAX_LINKS)
 		return -MDS_EMLINK;
+	uint64_t u[QR_COUNT_];
+	meta_quota_node_usage(&node, u);
+	if ((rc = meta_quota_charge(s, txn, c->parent, 1, u, now)) < 0)
+		return rc;
 
 	d = (struct meta_dentry){.ino = node.ino, .type = node.type, .tag = c->stamp};
 	if ((rc = meta_dentry_insert(s, txn, c->parent, c->name.p, c->name.len, &d)) < 0)
@@ -235,13 +244,18 @@ static int removable(const struct meta_inode *dir, const struct meta_inode *node
 /* Removes the entry (dir, name) -> node and what follows from it: the
  * directory's link count, the node's link count, and when the last name of
  * a non-directory goes, trash, sustained or deletion. dir and node are
- * updated in the store; dir is not touched otherwise (callers set times). */
+ * updated in the store; dir is not touched otherwise (callers set times).
+ * What the name counted in quotas goes into qc. */
 static int remove_entry(struct meta_store *s, MDB_txn *txn, struct meta_inode *dir,
 			struct meta_bytes name, struct meta_inode *node,
-			const struct meta_cmd *c)
+			const struct meta_cmd *c, struct meta_quota_change *qc)
 {
 	uint32_t now = meta_cmd_now(c);
-	int rc;
+	uint64_t u[QR_COUNT_];
+	meta_quota_node_usage(node, u);
+	int rc = meta_quota_change_add(s, txn, qc, dir->ino, -1, u);
+	if (rc < 0)
+		return rc;
 	if (node->type == MT_FILE && node->nlink == 1 &&
 	    node->trashtime > 0) {
 		/* The path must be taken while the entry still exists. */
@@ -292,8 +306,12 @@ static int op_unlink(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *
 	}
 	if ((rc = removable(&dir, &node, &c->creds)) < 0)
 		return rc;
-	if ((rc = remove_entry(s, txn, &dir, c->name, &node, c)) < 0)
+	struct meta_quota_change qc = {0};
+	if ((rc = remove_entry(s, txn, &dir, c->name, &node, c, &qc)) < 0 ||
+	    (rc = meta_quota_change_apply(s, txn, &qc, meta_cmd_now(c), false)) < 0) {
+		meta_quota_change_free(&qc);
 		return rc;
+	}
 	touch_dir(&dir, meta_cmd_now(c));
 	if ((rc = meta_inode_put(s, txn, &dir)) < 0)
 		return rc;
@@ -320,8 +338,30 @@ static int check_not_below(struct meta_store *s, MDB_txn *txn, uint32_t dir, uin
 	return dir == META_ROOT_INO ? -MDS_EINVAL : 0;
 }
 
-static int op_rename(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
-		     struct meta_result *res)
+/* Adds to qc what moving node out of src_dir into dst_dir changes in the
+ * quotas: nothing unless different quotas lie above the two. */
+static int quota_move(struct meta_store *s, MDB_txn *txn, struct meta_quota_change *qc,
+		      const struct meta_inode *node, uint32_t src_dir, uint32_t dst_dir)
+{
+	bool differ;
+	int rc = meta_quota_chains_differ(s, txn, src_dir, dst_dir, &differ);
+	if (rc < 0 || !differ)
+		return rc;
+	uint64_t u[QR_COUNT_], sub[QR_COUNT_];
+	meta_quota_node_usage(node, u);
+	if (node->type == MT_DIR) {
+		if ((rc = meta_quota_subtree_usage(s, txn, node->ino, sub)) < 0)
+			return rc;
+		for (int r = 0; r < QR_COUNT_; r++)
+			u[r] += sub[r];
+	}
+	if ((rc = meta_quota_change_add(s, txn, qc, src_dir, -1, u)) < 0)
+		return rc;
+	return meta_quota_change_add(s, txn, qc, dst_dir, 1, u);
+}
+
+static int rename_node(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		       struct meta_result *res, struct meta_quota_change *qc)
 {
 	struct meta_inode src_dir, dst_dir, node, old;
 	struct meta_dentry d, existing;
@@ -375,13 +415,21 @@ static int op_rename(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *
 		}
 		if ((rc = removable(&dst_dir, &old, &c->creds)) < 0)
 			return rc;
-		if ((rc = remove_entry(s, txn, &dst_dir, c->name2, &old, c)) < 0)
+		if (!same_dir && (rc = quota_move(s, txn, qc, &node, c->parent, c->parent2)) < 0)
+			return rc;
+		if ((rc = remove_entry(s, txn, &dst_dir, c->name2, &old, c, qc)) < 0)
 			return rc;
 		if (same_dir)
 			src_dir.nlink = dst_dir.nlink;
 	} else if (rc != -MDS_ENOENT) {
 		return rc;
+	} else if (!same_dir && (rc = quota_move(s, txn, qc, &node, c->parent, c->parent2)) < 0) {
+		return rc;
 	}
+	/* Judged by the net change: a move within one quota, or over a
+	 * replaced file, passes whatever the usage. */
+	if ((rc = meta_quota_change_apply(s, txn, qc, now, true)) < 0)
+		return rc;
 
 	if ((rc = meta_dentry_remove(s, txn, c->parent, c->name.p, c->name.len, node.ino)) < 0)
 		return rc;
@@ -406,6 +454,15 @@ static int op_rename(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *
 	res->ino = node.ino;
 	res->attr = node;
 	return 0;
+}
+
+static int op_rename(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		     struct meta_result *res)
+{
+	struct meta_quota_change qc = {0};
+	int rc = rename_node(s, txn, c, res, &qc);
+	meta_quota_change_free(&qc);
+	return rc;
 }
 
 /* Which of suid/sgid a chown clears (14.6 of the client protocol spec). */
@@ -498,6 +555,27 @@ static int op_setattr(struct meta_store *s, MDB_txn *txn, const struct meta_cmd 
 	return 0;
 }
 
+/* Charges a change of a file's length or goal (before -> n) to the quotas
+ * above each of its names; check: refuse growth beyond a limit. */
+static int quota_resize(struct meta_store *s, MDB_txn *txn, const struct meta_inode *before,
+			const struct meta_inode *n, uint32_t now, bool check)
+{
+	uint64_t was[QR_COUNT_], is[QR_COUNT_];
+	meta_quota_node_usage(before, was);
+	meta_quota_node_usage(n, is);
+	if (memcmp(was, is, sizeof(was)) == 0)
+		return 0;
+	struct meta_quota_change qc = {0};
+	int rc = meta_quota_change_add_names(s, txn, &qc, n->ino, -1, was);
+	if (rc == 0)
+		rc = meta_quota_change_add_names(s, txn, &qc, n->ino, 1, is);
+	if (rc < 0) {
+		meta_quota_change_free(&qc);
+		return rc;
+	}
+	return meta_quota_change_apply(s, txn, &qc, now, check);
+}
+
 static int op_truncate(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 		       struct meta_result *res)
 {
@@ -517,6 +595,7 @@ static int op_truncate(struct meta_store *s, MDB_txn *txn, const struct meta_cmd
 	    (rc = meta_perm_check(s, txn, &n, &c->creds, PERM_W)) < 0)
 		return rc;
 	res->prevlength = n.length;
+	struct meta_inode before = n;
 	if (c->flags & TRUNC_RESERVE) {
 		n.length += c->length;
 	} else if (c->flags & TRUNC_UPDATE) {
@@ -530,6 +609,9 @@ static int op_truncate(struct meta_store *s, MDB_txn *txn, const struct meta_cmd
 			n.ctime = now;
 		}
 	}
+	/* UPDATE records data already written: nothing left to refuse. */
+	if ((rc = quota_resize(s, txn, &before, &n, now, !(c->flags & TRUNC_UPDATE))) < 0)
+		return rc;
 	n.stamp = c->stamp;
 	if ((rc = meta_inode_put(s, txn, &n)) < 0)
 		return rc;
@@ -562,7 +644,10 @@ static int op_open(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 		if ((rc = meta_perm_check(s, txn, &n, &c->creds, want)) < 0)
 			return rc;
 		if (c->flags & OPEN_TRUNCATE) {
+			struct meta_inode before = n;
 			n.length = 0;
+			if ((rc = quota_resize(s, txn, &before, &n, now, false)) < 0)
+				return rc;
 			n.mtime = now;
 			n.ctime = now;
 			n.stamp = c->stamp;
@@ -690,12 +775,18 @@ static int set_one(struct set_walk *w, struct meta_inode *n)
 		w->res->notchanged++;
 		return 0;
 	}
+	struct meta_inode before = *n;
 	if (c->kind == MC_SETTRASHTIME)
 		n->trashtime = v;
 	else if (c->kind == MC_SETGOAL)
 		n->goal = (uint8_t)v;
 	else
 		n->eattr = (uint8_t)v;
+	/* More copies: more realsize (stock refuses it beyond a limit too). */
+	int rc;
+	if (c->kind == MC_SETGOAL &&
+	    (rc = quota_resize(w->s, w->txn, &before, n, meta_cmd_now(c), true)) < 0)
+		return rc;
 	n->ctime = meta_cmd_now(c);
 	n->stamp = c->stamp;
 	w->res->changed++;
@@ -839,6 +930,10 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 		res->ino = c->ino;
 		return meta_trash_set_path(s, txn, c->ino, c->data.p, c->data.len);
 	case MC_SETFACL: return op_setfacl(s, txn, c, res);
+	case MC_QUOTA:
+		res->ino = c->ino;
+		return meta_quota_control(s, txn, c->ino, c->smode, c->flags, c->value,
+					  c->data.p, c->data.len, meta_cmd_now(c));
 	default: return -MDS_EINVAL;
 	}
 }

@@ -58,6 +58,7 @@ static const uint32_t kind_fields[MC_KIND_MAX_] = {
 	[MC_UNDEL] = F_INO | F_DATA,
 	[MC_SETTRASHPATH] = F_INO | F_DATA,
 	[MC_SETFACL] = F_CREDS | F_INO | F_SMODE | F_DATA,
+	[MC_QUOTA] = F_INO | F_SMODE | F_FLAGS | F_VALUE | F_DATA,
 };
 
 void meta_cmd_encode(const struct meta_cmd *c, struct byte_writer *w)

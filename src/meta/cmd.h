@@ -43,6 +43,7 @@ enum meta_cmd_kind {
 	MC_UNDEL,           /* ino data(new directory inodes, 4 bytes each) */
 	MC_SETFACL,         /* ino smode(1 access, 2 default) data(ACL in client form, meta/acl.h) */
 	MC_SETTRASHPATH,    /* ino data(path) */
+	MC_QUOTA,           /* ino smode(QUOTA_OP_*) flags(quota flags) value(grace) data(limits, meta/quota.h) */
 	MC_KIND_MAX_
 };
 

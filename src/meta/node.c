@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "meta/acl.h"
 #include "meta/dentry.h"
+#include "meta/quota.h"
 #include "meta/session.h"
 #include "meta/xattr.h"
 
@@ -122,6 +123,8 @@ int meta_node_delete(struct meta_store *s, MDB_txn *txn, const struct meta_inode
 		return rc;
 	if ((n->flags & (MI_ACL_ACCESS | MI_ACL_DEFAULT)) &&
 	    (rc = meta_acl_remove_all(s, txn, n->ino)) < 0)
+		return rc;
+	if (n->type == MT_DIR && (rc = meta_quota_drop(s, txn, n->ino)) < 0)
 		return rc;
 	uint64_t count;
 	if ((rc = meta_counter_get(s, txn, META_INODES, &count)) < 0)

@@ -23,6 +23,7 @@ static const char *const table_names[T_COUNT_] = {
 	[T_OPEN] = "open",
 	[T_OPENED] = "opened",
 	[T_META] = "meta",
+	[T_QUOTA] = "quota",
 };
 
 int meta_err_from_mdb(int rc)

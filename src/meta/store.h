@@ -20,6 +20,8 @@
  *   open     sessionid:32 ino:32           -> (empty)
  *   opened   ino:32 sessionid:32           -> (empty) reverse of open
  *   meta     ascii name                    -> value (counters, ids, applied index)
+ *   quota    dirino:32                     -> quota record (meta/quota.h): limits,
+ *                                             soft-limit time, usage of the subtree
  */
 #ifndef MDS_META_STORE_H
 #define MDS_META_STORE_H
@@ -42,6 +44,7 @@ enum meta_table {
 	T_OPEN,
 	T_OPENED,
 	T_META,
+	T_QUOTA,
 	T_COUNT_
 };
 
@@ -92,5 +95,6 @@ int meta_counter_put(struct meta_store *s, MDB_txn *txn, const char *name, uint6
 #define META_METAID       "metaid"         /* file-system instance id */
 #define META_APPLIED      "applied_index"  /* last log index applied */
 #define META_INODES       "inode_count"
+#define META_QUOTAS       "quota_count"    /* quota records (0: no walks) */
 
 #endif

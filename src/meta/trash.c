@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "meta/dentry.h"
 #include "meta/node.h"
+#include "meta/quota.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,10 @@ int meta_trash_undel(struct meta_store *s, MDB_txn *txn, uint32_t ino,
 	memcpy(path, p, plen);
 
 	uint32_t now = (uint32_t)(hlc_stamp_ms(stamp) / 1000);
+	/* What comes back counts in the quotas on the way (8.x of the
+	 * metadata format: a restore fails in an exceeded quota). */
+	struct meta_quota_change qc = {0};
+	const uint64_t one_dir[QR_COUNT_] = {1, 0, 0, 0};
 	uint32_t dir = META_ROOT_INO;
 	size_t at = 0, start, end, used = 0;
 	struct meta_inode parent;
@@ -113,7 +118,8 @@ int meta_trash_undel(struct meta_store *s, MDB_txn *txn, uint32_t ino,
 			};
 			struct meta_dentry de = {.ino = dino, .type = MT_DIR, .tag = stamp};
 			if ((rc = meta_inode_put(s, txn, &nd)) < 0 ||
-			    (rc = meta_dentry_insert(s, txn, dir, name, nlen, &de)) < 0)
+			    (rc = meta_dentry_insert(s, txn, dir, name, nlen, &de)) < 0 ||
+			    (rc = meta_quota_change_add(s, txn, &qc, dir, 1, one_dir)) < 0)
 				goto out;
 			parent.nlink++;
 			parent.mtime = parent.ctime = now;
@@ -140,6 +146,11 @@ int meta_trash_undel(struct meta_store *s, MDB_txn *txn, uint32_t ino,
 	struct meta_dentry fd = {.ino = ino, .type = MT_FILE, .tag = stamp};
 	if ((rc = meta_dentry_insert(s, txn, dir, path + start, end - start, &fd)) < 0)
 		goto out;
+	uint64_t u[QR_COUNT_];
+	meta_quota_node_usage(&file, u);
+	if ((rc = meta_quota_change_add(s, txn, &qc, dir, 1, u)) < 0 ||
+	    (rc = meta_quota_change_apply(s, txn, &qc, now, true)) < 0)
+		goto out;
 	uint8_t key[4];
 	be32_put(key, ino);
 	if ((rc = meta_del(s, txn, T_TRASH, key, 4)) < 0)
@@ -157,6 +168,7 @@ int meta_trash_undel(struct meta_store *s, MDB_txn *txn, uint32_t ino,
 	}
 	*out = file;
 out:
+	meta_quota_change_free(&qc);
 	free(path);
 	return rc;
 }

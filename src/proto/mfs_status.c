@@ -34,6 +34,7 @@ uint8_t proto_status_from_err(int mds_err)
 	case MDS_EROFS: return MFS_STATUS_EROFS;
 	case MDS_EMLINK: return MFS_STATUS_NOSPACE;
 	case MDS_EXDEV: return MFS_STATUS_ENOENT;
+	case MDS_EDQUOT: return MFS_STATUS_QUOTA;
 	default: return MFS_STATUS_IO;
 	}
 }

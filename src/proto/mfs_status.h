@@ -4,9 +4,9 @@
  * the protocol reference). mds code works with negative MDS_E* codes
  * (base/err.h); proto_status_from_err() is the one place they become status
  * bytes. Only the POSIX-like statuses that stock mfsmount turns into the
- * right errno are produced (1-7, 21, 22, 33, 38-40, 45); a code with no
+ * right errno are produced (1-7, 21, 22, 33, 34, 38-40, 45); a code with no
  * MooseFS counterpart goes to the nearest one, as documented at the
- * function. Statuses without an mds code (QUOTA 34, LOCKED 11, CHUNKBUSY
+ * function. Statuses without an mds code (LOCKED 11, CHUNKBUSY
  * 14, NOCHUNKSERVERS 12, ENOENT_NOCACHE 48, BADSESSIONID 35, ...) are sent
  * by the session directly.
  */
@@ -79,6 +79,7 @@ enum mfs_status {
  *   ENOTDIR->ENOTDIR(2)  EINVAL->EINVAL(6)  ENOTEMPTY->ENOTEMPTY(7)
  *   ENOSPC->NOSPACE(21)  EIO->IO(22)  ENOTSUP->ENOTSUP(39)  ERANGE->ERANGE(40)
  *   EAGAIN->EAGAIN(45)  ENOATTR->ENOATTR(38)  EROFS->EROFS(33)
+ *   EDQUOT->QUOTA(34) (mfsmount: EDQUOT, "Disk quota exceeded")
  *   Without a MooseFS counterpart:
  *   EISDIR -> EPERM(1): MooseFS answers EPERM where POSIX says EISDIR
  *             (unlink of a directory, open of a directory).

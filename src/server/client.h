@@ -80,6 +80,13 @@ struct client_pending *client_pending_new(struct client_session *s, uint32_t typ
 					  uint32_t msgid);
 void client_pending_free(struct client_pending *p);
 void client_dispatch(struct client_session *s, struct cl_request *req);
+/* Is ino inside the session's tree (4.9)? (client_ops.c) */
+bool client_in_subtree(struct client_session *s, MDB_txn *txn, uint32_t ino);
+
+/* client_quota.c: QUOTACONTROL, and STATFS of a session whose root has a
+ * quota (out already holds the file system's figures). */
+void client_quotacontrol(struct client_session *s, const struct cl_request *req);
+void client_quota_statfs(struct client_session *s, MDB_txn *txn, struct mfs_statfs *out);
 
 /* client_locks.c: FLOCK, POSIX_LOCK, and the lock manager's wake callback
  * (its arg is the client_service). */

@@ -150,6 +150,11 @@ static bool in_subtree(struct client_session *s, MDB_txn *txn, uint32_t ino)
 	return false;
 }
 
+bool client_in_subtree(struct client_session *s, MDB_txn *txn, uint32_t ino)
+{
+	return in_subtree(s, txn, ino);
+}
+
 static void reply_status(struct client_session *s, const struct cl_request *req, uint8_t status)
 {
 	proto_cl_put_status(&s->out, req->type + 1, req->msgid, status);
@@ -952,6 +957,7 @@ static void op_statfs(struct client_session *s, const struct cl_request *req, MD
 			out.trashspace = fs.trash_bytes;
 			out.sustainedspace = fs.sustained_bytes;
 		}
+		client_quota_statfs(s, txn, &out);
 	}
 	proto_cl_put_statfs(&s->out, req->msgid, &out);
 	client_send(s);
@@ -1461,6 +1467,9 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 	case CLTOMA_FUSE_READ_CHUNK:
 		op_read_chunk(s, req);
 		return;
+	case CLTOMA_FUSE_QUOTACONTROL:
+		client_quotacontrol(s, req);
+		return;
 	case CLTOMA_FUSE_WRITE_CHUNK:
 	case CLTOMA_FUSE_WRITE_CHUNK_END:
 		/* File data needs chunkservers, which mds does not manage yet. */
@@ -1474,7 +1483,7 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		return;
 	default:
 		/* SNAPSHOT,
-		 * APPEND_SLICE, QUOTACONTROL, REPAIR, ARCHCTL, CHECK: not yet. */
+		 * APPEND_SLICE, REPAIR, ARCHCTL, CHECK: not yet. */
 		reply_status(s, req, MFS_STATUS_ENOTSUP);
 		return;
 	}

@@ -13,6 +13,7 @@
 #include "consensus/group.h"
 #include "meta/acl.h"
 #include "meta/apply.h"
+#include "meta/quota.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,8 @@ static bool grows(const struct meta_cmd *c)
 		return c->smode != 3;   /* removing an xattr frees space */
 	case MC_SETFACL:
 		return !meta_acl_wire_removes(c->data.p, c->data.len);
+	case MC_QUOTA:
+		return c->smode == QUOTA_OP_SET;
 	default:
 		return false;
 	}
