@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "meta/acl.h"
 #include "meta/dentry.h"
+#include "meta/lock.h"
 #include "meta/node.h"
 #include "meta/perm.h"
 #include "meta/quota.h"
@@ -938,17 +939,20 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 	}
 }
 
-int meta_apply(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
-	       struct meta_result *res)
+int meta_apply_events(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
+		      struct meta_result *res, struct meta_lock_events *ev)
 {
 	memset(res, 0, sizeof(*res));
 	MDB_txn *txn;
 	int rc = meta_err_from_mdb(mdb_txn_begin(s->env, batch, 0, &txn));
 	if (rc < 0)
 		return rc;
-	rc = dispatch(s, txn, c, res);
+	size_t nev = ev ? ev->n : 0;
+	rc = meta_lock_is_cmd(c) ? meta_lock_apply(s, txn, c, res, ev) : dispatch(s, txn, c, res);
 	if (rc < 0) {
 		mdb_txn_abort(txn);
+		if (ev)
+			ev->n = nev;
 		if (is_storage_error(rc)) {
 			LOG_ERR("meta: storage failure applying command %u: %s",
 				c->kind, mds_strerror(rc));
@@ -959,6 +963,12 @@ int meta_apply(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
 		return 0;
 	}
 	return meta_txn_commit(txn);
+}
+
+int meta_apply(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
+	       struct meta_result *res)
+{
+	return meta_apply_events(s, batch, c, res, NULL);
 }
 
 int meta_set_applied(struct meta_store *s, MDB_txn *txn, uint64_t index)

@@ -24,10 +24,18 @@ struct meta_result {
 	struct meta_inode attr;  /* its attributes after the command */
 	uint64_t prevlength;     /* TRUNCATE: the length before */
 	uint32_t changed, notchanged, notpermitted;  /* SET* tool commands */
+	uint64_t waiter;         /* lock request: queued as this waiter (0: answered) */
 };
+
+struct meta_lock_events;
 
 int meta_apply(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
 	       struct meta_result *res);
+/* meta_apply(), also appending to ev every waiting lock request the
+ * command ended (granted, interrupted, canceled: meta/lock.h); a command
+ * that fails appends nothing. */
+int meta_apply_events(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
+		      struct meta_result *res, struct meta_lock_events *ev);
 
 /* Records the last applied log index (in the batch transaction). */
 int meta_set_applied(struct meta_store *s, MDB_txn *txn, uint64_t index);

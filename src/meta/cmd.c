@@ -59,6 +59,11 @@ static const uint32_t kind_fields[MC_KIND_MAX_] = {
 	[MC_SETTRASHPATH] = F_INO | F_DATA,
 	[MC_SETFACL] = F_CREDS | F_INO | F_SMODE | F_DATA,
 	[MC_QUOTA] = F_INO | F_SMODE | F_FLAGS | F_VALUE | F_DATA,
+	[MC_FLOCK] = F_SESSION | F_INO | F_SMODE | F_DATA,
+	[MC_POSIX_LOCK] = F_SESSION | F_INO | F_SMODE | F_DATA,
+	[MC_LOCK_CANCEL] = F_INO | F_SMODE | F_LENGTH,
+	[MC_LOCK_DROP_SESSION] = F_SESSION,
+	[MC_LOCK_CANCEL_NODE] = 0,
 };
 
 void meta_cmd_encode(const struct meta_cmd *c, struct byte_writer *w)

@@ -44,6 +44,11 @@ enum meta_cmd_kind {
 	MC_SETFACL,         /* ino smode(1 access, 2 default) data(ACL in client form, meta/acl.h) */
 	MC_SETTRASHPATH,    /* ino data(path) */
 	MC_QUOTA,           /* ino smode(QUOTA_OP_*) flags(quota flags) value(grace) data(limits, meta/quota.h) */
+	MC_FLOCK,           /* session ino smode(META_LOCK_OP_*) data(request, meta/lock.h) */
+	MC_POSIX_LOCK,      /* session ino smode(META_LOCK_OP_*) data(request, meta/lock.h) */
+	MC_LOCK_CANCEL,     /* ino smode(lock kind) length(waiter): its connection is gone */
+	MC_LOCK_DROP_SESSION, /* session: its locks are released, its waiters canceled */
+	MC_LOCK_CANCEL_NODE,  /* the waiters the proposing node (stamp.node) queued: it restarted */
 	MC_KIND_MAX_
 };
 

@@ -24,6 +24,10 @@ static const char *const table_names[T_COUNT_] = {
 	[T_OPENED] = "opened",
 	[T_META] = "meta",
 	[T_QUOTA] = "quota",
+	[T_LOCK_OWNER] = "lockowner",
+	[T_LOCK_RANGE] = "lockrange",
+	[T_LOCK_WAIT] = "lockwait",
+	[T_LOCK_SESSION] = "locksession",
 };
 
 int meta_err_from_mdb(int rc)

@@ -22,6 +22,17 @@
  *   meta     ascii name                    -> value (counters, ids, applied index)
  *   quota    dirino:32                     -> quota record (meta/quota.h): limits,
  *                                             soft-limit time, usage of the subtree
+ *   lockowner ino:32 kind:8 seq:64         -> session:32 owner:64 type:8 granted:64
+ *                                             gstart:64 gend:64: a flock holder or a
+ *                                             POSIX lock owner of the file, in the
+ *                                             order of its first lock (meta/lock.h)
+ *   lockrange ino:32 seq:64 start:64       -> end:64 pid:32 type:8: the POSIX ranges
+ *                                             of owner seq, by start
+ *   lockwait ino:32 kind:8 seq:64          -> session:32 owner:64 reqid:32 pid:32
+ *                                             type:8 start:64 end:64 node:32: waiting
+ *                                             requests in arrival order
+ *   locksession sessionid:32 ino:32 kind:8 seq:64 -> role:8 (0 owner, 1 waiter):
+ *                                             a session's locks and waiters
  */
 #ifndef MDS_META_STORE_H
 #define MDS_META_STORE_H
@@ -45,6 +56,10 @@ enum meta_table {
 	T_OPENED,
 	T_META,
 	T_QUOTA,
+	T_LOCK_OWNER,
+	T_LOCK_RANGE,
+	T_LOCK_WAIT,
+	T_LOCK_SESSION,
 	T_COUNT_
 };
 
@@ -96,5 +111,6 @@ int meta_counter_put(struct meta_store *s, MDB_txn *txn, const char *name, uint6
 #define META_APPLIED      "applied_index"  /* last log index applied */
 #define META_INODES       "inode_count"
 #define META_QUOTAS       "quota_count"    /* quota records (0: no walks) */
+#define META_LOCK_SEQ     "lock_seq"       /* next lock owner / waiter number */
 
 #endif

@@ -35,7 +35,7 @@ struct client_service {
 	uv_timer_t tick;               /* NOPs and idle checks, every second */
 	struct client_session *sessions;
 	uint64_t requests, closed_bad;
-	struct locks locks;            /* flock and POSIX locks (client_locks.c) */
+	struct locks locks;            /* lock requests waiting on its connections */
 };
 
 enum client_kind {
@@ -88,10 +88,14 @@ bool client_in_subtree(struct client_session *s, MDB_txn *txn, uint32_t ino);
 void client_quotacontrol(struct client_session *s, const struct cl_request *req);
 void client_quota_statfs(struct client_session *s, MDB_txn *txn, struct mfs_statfs *out);
 
-/* client_locks.c: FLOCK, POSIX_LOCK, and the lock manager's wake callback
- * (its arg is the client_service). */
+/* client_locks.c: FLOCK, POSIX_LOCK; the service starting and stopping, a
+ * connection closing (its waiting requests are canceled), a session
+ * closing (CLOSESESSION: its locks are released). */
 void client_flock(struct client_session *s, const struct cl_request *req);
 void client_posix_lock(struct client_session *s, const struct cl_request *req);
-void client_lock_woken(void *ctx, enum lock_wake why, void *arg);
+void client_locks_start(struct client_service *svc);
+void client_locks_stop(struct client_service *svc);
+void client_locks_closed(struct client_session *s);
+void client_locks_drop_session(struct client_session *s);
 
 #endif

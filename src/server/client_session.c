@@ -64,8 +64,8 @@ static void on_close(struct conn *c)
 	struct client_session *s = c->owner;
 	if (s == NULL)
 		return;
-	/* Lock requests waiting for this connection end here, unanswered. */
-	locks_drop_conn(&s->svc->locks, s);
+	/* Lock requests waiting on this connection are canceled. */
+	client_locks_closed(s);
 	/* Orphan the requests still in flight: their commands still commit. */
 	for (struct client_pending *p = s->pending.next; p != &s->pending;) {
 		struct client_pending *next = p->next;
@@ -132,7 +132,7 @@ int client_service_start(struct client_service *svc, uv_loop_t *loop, struct mds
 	memset(svc, 0, sizeof(*svc));
 	svc->loop = loop;
 	svc->st = st;
-	locks_init(&svc->locks, client_lock_woken, svc);
+	client_locks_start(svc);
 	char err[512];
 	int rc = exports_load(exports_path, &svc->exports, err, sizeof(err));
 	if (rc < 0) {
@@ -162,7 +162,7 @@ void client_service_stop(struct client_service *svc)
 	listener_stop(&svc->listener);
 	for (struct client_session *s = svc->sessions; s; s = s->next)
 		conn_close(s->conn, NULL);
-	locks_fini(&svc->locks);
+	client_locks_stop(svc);
 	exports_free(&svc->exports);
 }
 
@@ -405,7 +405,7 @@ static void handle_close_session(struct client_session *s, const struct cl_regis
 		conn_close(s->conn, NULL);
 		return;
 	}
-	locks_drop_session(&s->svc->locks, s->rec.id);
+	client_locks_drop_session(s);
 	struct client_pending *p = client_pending_new(s, CLTOMA_FUSE_REGISTER, 0);
 	struct meta_cmd cmd = {.kind = MC_SESSION_CLOSE, .session = s->rec.id};
 	int rc = p ? state_propose(s->svc->st, &cmd, session_closed, p) : -MDS_ENOMEM;

@@ -13,6 +13,7 @@
 #include "consensus/group.h"
 #include "meta/acl.h"
 #include "meta/apply.h"
+#include "meta/lock.h"
 #include "meta/quota.h"
 
 #include <stdio.h>
@@ -67,6 +68,9 @@ struct mds_state {
 	size_t n_fin, cap_fin;
 	struct proposal **retry;
 	size_t n_retry, cap_retry;
+	struct meta_lock_events lock_ev;   /* waiters the run's commands ended */
+	state_lock_fn on_lock;
+	void *on_lock_arg;
 
 	uv_timer_t timer;
 	uv_timer_t housekeeping;    /* trash expiry */
@@ -98,6 +102,7 @@ static uint64_t fsm_applied_index(void *arg)
 static int fsm_apply_begin(void *arg)
 {
 	struct mds_state *st = arg;
+	st->lock_ev.n = 0;
 	return meta_txn_write(&st->store, &st->batch);
 }
 
@@ -127,7 +132,7 @@ static int fsm_apply(void *arg, uint64_t index, const void *data, size_t len, vo
 		LOG_ERR("log entry %llu is not a valid command; skipped", (unsigned long long)index);
 		res.err = -MDS_EPROTO;
 	} else {
-		int rc = meta_apply(&st->store, st->batch, &cmd, &res);
+		int rc = meta_apply_events(&st->store, st->batch, &cmd, &res, &st->lock_ev);
 		if (rc < 0)
 			return rc;
 		if (cmd.kind == MC_MKNODE && res.err == 0 && res.ino >= st->next_ino)
@@ -172,6 +177,7 @@ static int fsm_apply_end(void *arg, uint64_t last_index)
 		meta_txn_abort(st->batch);
 	st->batch = NULL;
 	if (rc < 0) {
+		st->lock_ev.n = 0;
 		LOG_ERR("metadata store commit failed at index %llu: %s",
 			(unsigned long long)last_index, mds_strerror(rc));
 		st->failed = rc;
@@ -184,6 +190,12 @@ static int fsm_apply_end(void *arg, uint64_t last_index)
 		proposal_free(p);
 	}
 	st->n_fin = 0;
+	/* After the replies: a request queued and ended in one run is known
+	 * as waiting before its end is reported. (No run starts inside this
+	 * call: the group does not apply while it applies.) */
+	if (st->lock_ev.n && st->on_lock)
+		st->on_lock(st->on_lock_arg, st->lock_ev.v, st->lock_ev.n);
+	st->lock_ev.n = 0;
 	for (size_t i = 0; i < st->n_retry; i++) {
 		struct proposal *p = st->retry[i];
 		struct meta_cmd cmd;
@@ -435,7 +447,8 @@ int state_propose(struct mds_state *st, struct meta_cmd *cmd, state_done_fn done
 		return st->failed == -MDS_ENOSPC ? -MDS_ENOSPC : -MDS_EIO;
 	int space = space_state(st);
 	if (space == 2 ? cmd->kind != MC_UNLINK && cmd->kind != MC_PURGE &&
-			 cmd->kind != MC_SESSION_CLOSE
+			 cmd->kind != MC_SESSION_CLOSE && cmd->kind != MC_LOCK_DROP_SESSION &&
+			 cmd->kind != MC_LOCK_CANCEL && cmd->kind != MC_LOCK_CANCEL_NODE
 		       : space == 1 && grows(cmd)) {
 		st->refused_nospace++;
 		return -MDS_ENOSPC;
@@ -703,6 +716,7 @@ void state_close(struct mds_state *st)
 	hlc_close(&st->clock);
 	free(st->fin);
 	free(st->retry);
+	meta_lock_events_free(&st->lock_ev);
 	free(st->data_path);
 	free(st);
 }
@@ -725,6 +739,12 @@ uint32_t state_alloc_inode(struct mds_state *st)
 uint32_t state_alloc_session(struct mds_state *st)
 {
 	return st->next_session++;
+}
+
+void state_on_lock_events(struct mds_state *st, state_lock_fn fn, void *arg)
+{
+	st->on_lock = fn;
+	st->on_lock_arg = arg;
 }
 
 uint64_t state_metaid(const struct mds_state *st)

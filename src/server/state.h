@@ -18,6 +18,7 @@
 #include "base/hlc.h"
 #include "meta/apply.h"
 #include "meta/cmd.h"
+#include "meta/lock.h"
 #include "meta/store.h"
 
 #include <stdbool.h>
@@ -50,6 +51,14 @@ void state_close(struct mds_state *st);
  * live until this call returns. Returns 0 (done will be called exactly
  * once) or a negative error (done will not be called). */
 int state_propose(struct mds_state *st, struct meta_cmd *cmd, state_done_fn done, void *ctx);
+
+/* Waiting lock requests that applied commands ended (meta/lock.h), on
+ * every node that applies them (the one holding a request's connection
+ * answers it): reported after the run of commands that ended them
+ * committed, and after that run's done calls. One listener; NULL stops
+ * the reports. */
+typedef void (*state_lock_fn)(void *arg, const struct meta_lock_event *ev, size_t n);
+void state_on_lock_events(struct mds_state *st, state_lock_fn fn, void *arg);
 
 /* An inode number for a command that creates nodes other than MC_MKNODE's
  * (e.g. directories an UNDEL recreates); 0 when none are left. */

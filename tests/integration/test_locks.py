@@ -404,3 +404,38 @@ def test_waiting_request_of_a_broken_connection(master_kind, master, mount_facto
     time.sleep(2)
     a.expect("flock un", "ok")
     c.expect("flock ex nb", "ok" if master_kind == "mdsd" else "EAGAIN")
+
+
+# ---- restarts (mds only: the stock master keeps locks in memory) -----------------
+
+
+@pytest.mark.parametrize("master_kind", ["mdsd"], indirect=True)
+@pytest.mark.parametrize("how", ["stop", "kill"])
+@pytest.mark.deadline(200)
+def test_locks_survive_an_mdsd_restart(master, f, lockers, how):
+    """Locks are replicated state, kept in mdsd's LMDB: after a clean
+    restart and after kill -9 they are still held. The mount reconnects
+    with its session id and the locks are still its own; a request that
+    was waiting when mdsd went down is re-sent by mfsmount (mdsd canceled
+    the one its old connection left) and granted once the holder lets go."""
+    a, b, c = lockers(f, 3)
+    a.expect("flock ex", "ok")
+    a.expect("setlk w 0 10", "ok")
+    c.blocks("flock sh")
+    if how == "stop":
+        master.stop()
+    else:
+        master.kill()
+    master.start()
+    b.expect("flock ex nb", "EAGAIN", timeout=60)    # once the mount reconnected
+    b.expect("flock sh nb", "EAGAIN")
+    b.expect("setlk r 5 1", "EAGAIN")
+    b.expect("getlk w 0 0", "w 0 10 other")
+    c.still_blocked()
+    a.expect("flock un", "ok")
+    c.answers("ok", timeout=30)
+    b.expect("flock ex nb", "EAGAIN")
+    c.expect("flock un", "ok")
+    b.expect("flock ex nb", "ok")
+    a.expect("setlk u 0 0", "ok")
+    b.expect("setlk w 0 0", "ok")
