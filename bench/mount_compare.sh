@@ -46,6 +46,7 @@ WORKING_USER = root
 DATA_PATH = $work/mds/data
 EXPORTS_FILENAME = $work/mds/exports.cfg
 MATOCL_LISTEN_PORT = $mp
+MATOCS_LISTEN_PORT = $(port)
 CFG
 mfsmaster -c "$work/stock/mfsmaster.cfg" start >/dev/null 2>&1
 build/mdsd -c "$work/mds/mdsd.cfg" start 2>/dev/null

@@ -7,7 +7,8 @@
 #
 # Everything lives in $MDS_DEMO_DIR (default /tmp/mds-demo): the config,
 # the exports file, the metadata, the logs and the mountpoint mnt/. The
-# client port is $MDS_DEMO_PORT (default 19421). File data needs
+# client port is $MDS_DEMO_PORT (default 19421), the chunkserver port
+# $MDS_DEMO_CS_PORT (default 19420). File data needs
 # chunkservers, which mds does not manage yet: the demo serves metadata
 # (directories, names, attributes, links, xattrs); writing file contents
 # fails with "No space left on device".
@@ -15,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${MDS_DEMO_DIR:-/tmp/mds-demo}
 port=${MDS_DEMO_PORT:-19421}
+cs_port=${MDS_DEMO_CS_PORT:-19420}
 cfg=$dir/mdsd.cfg
 mdsd=$PWD/build/mdsd
 action=${1:-start}
@@ -46,6 +48,7 @@ DATA_PATH = $dir/data
 EXPORTS_FILENAME = $dir/mfsexports.cfg
 MATOCL_LISTEN_HOST = 127.0.0.1
 MATOCL_LISTEN_PORT = $port
+MATOCS_LISTEN_PORT = $cs_port
 WORKING_USER = root
 WORKING_GROUP = root
 CFG

@@ -25,6 +25,7 @@
 #include <uv.h>
 
 struct client_session;
+struct cs_service;
 
 /* The client-facing service of one mdsd. */
 struct client_service {
@@ -35,6 +36,7 @@ struct client_service {
 	uv_timer_t tick;               /* NOPs and idle checks, every second */
 	struct client_session *sessions;
 	uint64_t requests, closed_bad;
+	struct cs_service *cs;         /* chunkservers, for the admin queries (or NULL) */
 	struct locks locks;            /* lock requests waiting on its connections */
 };
 
@@ -80,6 +82,10 @@ struct client_pending *client_pending_new(struct client_session *s, uint32_t typ
 					  uint32_t msgid);
 void client_pending_free(struct client_pending *p);
 void client_dispatch(struct client_session *s, struct cl_request *req);
+/* client_admin.c: mfscli's queries (INFO, CSERV_LIST, ...) on an
+ * unregistered connection; false when type is not one of them. */
+bool client_admin_query(struct client_session *s, uint32_t type, const uint8_t *payload,
+			uint32_t len);
 /* Is ino inside the session's tree (4.9)? (client_ops.c) */
 bool client_in_subtree(struct client_session *s, MDB_txn *txn, uint32_t ino);
 

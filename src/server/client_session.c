@@ -466,6 +466,8 @@ static void on_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint
 	struct client_session *s = c->owner;
 	struct cl_request req;
 	s->svc->requests++;
+	if (s->kind == CLIENT_NEW && client_admin_query(s, type, payload, len))
+		return;
 	int rc = proto_cl_decode(type, payload, len, &req);
 	if (rc == -MDS_EPROTO) {
 		char why[96];

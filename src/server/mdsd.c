@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "server/client.h"
+#include "server/cs_session.h"
 #include "server/daemon.h"
 #include "server/options.h"
 #include "server/state.h"
@@ -39,6 +40,8 @@ struct mdsd {
 	struct mds_state *st;
 	struct client_service clients;
 	bool clients_started;
+	struct cs_service chunkservers;
+	bool cs_started;
 	uv_signal_t sigterm, sigint, sighup;
 };
 
@@ -61,12 +64,29 @@ static void print_keys(FILE *out)
 		fprintf(out, "  %-26s [%s] %s\n", k->name, k->def ? k->def : "", k->help);
 }
 
+/* The chunkserver service's settings from mdsd.cfg. */
+static void cs_options_from(const struct cfg *c, uint64_t metaid, struct cs_options *o)
+{
+	*o = (struct cs_options){
+		.host = cfg_str(c, "MATOCS_LISTEN_HOST"),
+		.port = (uint16_t)cfg_uint(c, "MATOCS_LISTEN_PORT"),
+		.timeout_s = (unsigned)cfg_uint(c, "MATOCS_TIMEOUT"),
+		.auth_code = cfg_str(c, "AUTH_CODE"),
+		.temp_maint_ms = cfg_uint(c, "CS_TEMP_MAINTENANCE_MODE_TIMEOUT") * 1000,
+		.remove_unused_ms = cfg_uint(c, "CS_DAYS_TO_REMOVE_UNUSED") * 86400 * 1000,
+		.metaid = metaid,
+	};
+}
+
 static void stop_loop(struct mdsd *d)
 {
 	LOG_INFO("shutting down");
 	if (d->clients_started)
 		client_service_stop(&d->clients);
 	d->clients_started = false;
+	if (d->cs_started)
+		cs_service_stop(&d->chunkservers);
+	d->cs_started = false;
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sigint);
 	uv_signal_stop(&d->sighup);
@@ -86,6 +106,11 @@ static void on_signal(uv_signal_t *h, int sig)
 		if (log_level_parse(cfg_str(&d->cfg, "MDS_LOG_LEVEL"), &lvl) == 0)
 			log_set_level(lvl);
 		client_service_reload(&d->clients, cfg_str(&d->cfg, "EXPORTS_FILENAME"));
+		if (d->cs_started) {
+			struct cs_options co;
+			cs_options_from(&d->cfg, state_metaid(d->st), &co);
+			cs_service_reload(&d->chunkservers, &co);
+		}
 		return;
 	}
 	stop_loop(d);
@@ -181,6 +206,17 @@ static int run(struct mdsd *d, bool foreground)
 		goto fail;
 	}
 	d->clients_started = true;
+	struct cs_options co;
+	cs_options_from(c, state_metaid(d->st), &co);
+	if ((rc = cs_service_start(&d->chunkservers, d->loop, &co)) < 0) {
+		client_service_stop(&d->clients);
+		d->clients_started = false;
+		uv_run(d->loop, UV_RUN_NOWAIT);
+		state_close(d->st);
+		goto fail;
+	}
+	d->cs_started = true;
+	d->clients.cs = &d->chunkservers;
 	uv_signal_init(d->loop, &d->sigterm);
 	uv_signal_init(d->loop, &d->sigint);
 	uv_signal_init(d->loop, &d->sighup);

@@ -7,6 +7,7 @@ Modules, each one concern:
   netns     network namespaces with a veth pair and a /30 each
   masters   the Master interface (stock mfsmaster or mdsd) and the mdsd hook
   stock     stock mfsmaster and mfschunkserver
+  cs_script a chunkserver played by the test, frame by frame (bad input too)
   mount     stock mfsmount
   harness   one test's resources and their teardown; Footprint
   cluster   master + chunkservers + mounts brought up together
