@@ -26,6 +26,7 @@
 
 struct client_session;
 struct cs_service;
+struct expiry_seen;
 
 /* The client-facing service of one mdsd. */
 struct client_service {
@@ -38,6 +39,11 @@ struct client_service {
 	uint64_t requests, closed_bad;
 	struct cs_service *cs;         /* chunkservers, for the admin queries (or NULL) */
 	struct locks locks;            /* lock requests waiting on its connections */
+	/* Sessions without a connection, and since when (client_expiry.c). */
+	uint64_t session_sustain_ms;   /* SESSION_SUSTAIN_TIME */
+	uint64_t expiry_checked_ms;
+	struct expiry_seen *seen;
+	size_t n_seen, cap_seen;
 };
 
 enum client_kind {
@@ -82,6 +88,10 @@ struct client_pending *client_pending_new(struct client_session *s, uint32_t typ
 					  uint32_t msgid);
 void client_pending_free(struct client_pending *p);
 void client_dispatch(struct client_session *s, struct cl_request *req);
+/* client_expiry.c: closes sessions that had no connection for
+ * session_sustain_ms (checked every 10 s, on the leader). */
+void client_expiry_check(struct client_service *svc);
+void client_expiry_free(struct client_service *svc);
 /* client_admin.c: mfscli's queries (INFO, CSERV_LIST, ...) on an
  * unregistered connection; false when type is not one of them. */
 bool client_admin_query(struct client_session *s, uint32_t type, const uint8_t *payload,

@@ -106,6 +106,7 @@ static void on_signal(uv_signal_t *h, int sig)
 		if (log_level_parse(cfg_str(&d->cfg, "MDS_LOG_LEVEL"), &lvl) == 0)
 			log_set_level(lvl);
 		client_service_reload(&d->clients, cfg_str(&d->cfg, "EXPORTS_FILENAME"));
+		d->clients.session_sustain_ms = cfg_uint(&d->cfg, "SESSION_SUSTAIN_TIME") * 1000;
 		if (d->cs_started) {
 			struct cs_options co;
 			cs_options_from(&d->cfg, state_metaid(d->st), &co);
@@ -206,6 +207,7 @@ static int run(struct mdsd *d, bool foreground)
 		goto fail;
 	}
 	d->clients_started = true;
+	d->clients.session_sustain_ms = cfg_uint(c, "SESSION_SUSTAIN_TIME") * 1000;
 	struct cs_options co;
 	cs_options_from(c, state_metaid(d->st), &co);
 	if ((rc = cs_service_start(&d->chunkservers, d->loop, &co)) < 0) {

@@ -36,6 +36,8 @@ const struct cfg_key mdsd_options[] = {
 	 "applied log entries between checkpoints that let the log be compacted"},
 	{"MDS_ELECTION_TIMEOUT_MS", CFG_UINT, "150", 10, 60000, "Raft election timeout"},
 	{"MDS_HEARTBEAT_MS", CFG_UINT, "30", 5, 10000, "Raft heartbeat interval"},
+	{"SESSION_SUSTAIN_TIME", CFG_UINT, "86400", 60, 604800,
+	 "seconds a session without a connection is kept (its open files and locks)"},
 	{"MDS_DISK_RESERVE", CFG_UINT, "268435456", 0, UINT64_MAX,
 	 "bytes kept free on DATA_PATH's disk: below it, changes are refused with ENOSPC"},
 	/* mfsmaster.cfg keys without an effect in mds (yet): accepted, so an
@@ -67,7 +69,6 @@ const struct cfg_key mdsd_options[] = {
 	{"ACCEPTABLE_PERCENTAGE_DIFFERENCE", CFG_STR, NULL, 0, 0, COMPAT},
 	{"PRIORITY_QUEUES_LENGTH", CFG_STR, NULL, 0, 0, COMPAT},
 	{"CS_MAINTENANCE_MODE_TIMEOUT", CFG_STR, NULL, 0, 0, COMPAT},
-	{"SESSION_SUSTAIN_TIME", CFG_STR, NULL, 0, 0, COMPAT},
 	{"QUOTA_DEFAULT_GRACE_PERIOD", CFG_STR, NULL, 0, 0, COMPAT},
 	{"ATIME_MODE", CFG_STR, NULL, 0, 0, COMPAT},
 	{"RESERVE_SPACE", CFG_STR, NULL, 0, 0, COMPAT},

@@ -6,6 +6,7 @@ only.
 """
 
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -178,3 +179,43 @@ def test_second_daemon_on_the_same_data_directory_is_refused(master, harness):
     assert r.returncode != 0
     assert "already runs" in r.stderr
     assert master.proc.alive()
+
+
+def mdsctl_info(data_path):
+    from mfsharness.masters import mdsd_binary
+    r = subprocess.run([str(mdsd_binary().parent / "mdsctl"), "info", str(data_path)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return dict(line.rsplit(" ", 1) for line in r.stdout.splitlines())
+
+
+@pytest.mark.parametrize("master_kind", ["mdsd"], indirect=True)
+@pytest.mark.deadline(240)
+def test_session_of_a_vanished_mount_expires_and_releases_its_files(harness, master_kind,
+                                                                      mount_factory):
+    from mfsharness.masters import MdsdMaster
+    from mfsharness.mount import force_unmount
+    master = MdsdMaster(harness, extra_config={"SESSION_SUSTAIN_TIME": 60}).start()
+    keeper = mount_factory(master)
+    gone = mount_factory(master)
+    subprocess.run(["mfssettrashtime", "0", str(gone.path)], check=True, capture_output=True)
+    fd = os.open(gone.path / "held", os.O_CREAT | os.O_RDWR, 0o644)
+    os.unlink(gone.path / "held")                      # now sustained: open, no name
+    assert mdsctl_info(master.data_path)["sessions"] == "2"
+    inodes_held = int(mdsctl_info(master.data_path)["inodes"])
+    # Closing sends nothing to the master (it learns from the next
+    # SUSTAINED_INODES list, every 60 s), so the session still holds it.
+    os.close(fd)
+    gone.proc.signal(signal.SIGKILL)                   # no CLOSESESSION
+    gone.proc.wait_exit(10)
+    force_unmount(gone.path)
+    end = time.time() + 150
+    while time.time() < end:
+        info = mdsctl_info(master.data_path)
+        if info["sessions"] == "1":
+            break
+        time.sleep(2)
+    assert info["sessions"] == "1", "the vanished mount's session was not closed"
+    assert int(info["inodes"]) == inodes_held - 1, "its sustained file was not released"
+    assert os.listdir(keeper.path) == []               # the other mount is fine
+    assert "had no connection for 60 s" in master.proc.log_tail(300)
