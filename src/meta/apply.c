@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "meta/acl.h"
+#include "meta/chunk.h"
 #include "meta/dentry.h"
 #include "meta/lock.h"
 #include "meta/node.h"
@@ -556,25 +557,13 @@ static int op_setattr(struct meta_store *s, MDB_txn *txn, const struct meta_cmd 
 	return 0;
 }
 
-/* Charges a change of a file's length or goal (before -> n) to the quotas
- * above each of its names; check: refuse growth beyond a limit. */
-static int quota_resize(struct meta_store *s, MDB_txn *txn, const struct meta_inode *before,
-			const struct meta_inode *n, uint32_t now, bool check)
+/* A file whose length changed loses the chunks wholly beyond it. */
+static int drop_chunks_beyond(struct meta_store *s, MDB_txn *txn, const struct meta_inode *n)
 {
-	uint64_t was[QR_COUNT_], is[QR_COUNT_];
-	meta_quota_node_usage(before, was);
-	meta_quota_node_usage(n, is);
-	if (memcmp(was, is, sizeof(was)) == 0)
+	uint64_t keep = (n->length + META_CHUNK_SIZE - 1) >> META_CHUNK_BITS;
+	if (keep > META_CHUNK_MAX_INDEX)
 		return 0;
-	struct meta_quota_change qc = {0};
-	int rc = meta_quota_change_add_names(s, txn, &qc, n->ino, -1, was);
-	if (rc == 0)
-		rc = meta_quota_change_add_names(s, txn, &qc, n->ino, 1, is);
-	if (rc < 0) {
-		meta_quota_change_free(&qc);
-		return rc;
-	}
-	return meta_quota_change_apply(s, txn, &qc, now, check);
+	return meta_chunk_drop_file(s, txn, n->ino, (uint32_t)keep);
 }
 
 static int op_truncate(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
@@ -611,7 +600,9 @@ static int op_truncate(struct meta_store *s, MDB_txn *txn, const struct meta_cmd
 		}
 	}
 	/* UPDATE records data already written: nothing left to refuse. */
-	if ((rc = quota_resize(s, txn, &before, &n, now, !(c->flags & TRUNC_UPDATE))) < 0)
+	if ((rc = meta_quota_resize(s, txn, &before, &n, now, !(c->flags & TRUNC_UPDATE))) < 0)
+		return rc;
+	if ((rc = drop_chunks_beyond(s, txn, &n)) < 0)
 		return rc;
 	n.stamp = c->stamp;
 	if ((rc = meta_inode_put(s, txn, &n)) < 0)
@@ -647,7 +638,9 @@ static int op_open(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 		if (c->flags & OPEN_TRUNCATE) {
 			struct meta_inode before = n;
 			n.length = 0;
-			if ((rc = quota_resize(s, txn, &before, &n, now, false)) < 0)
+			if ((rc = meta_quota_resize(s, txn, &before, &n, now, false)) < 0)
+				return rc;
+			if ((rc = meta_chunk_drop_file(s, txn, n.ino, 0)) < 0)
 				return rc;
 			n.mtime = now;
 			n.ctime = now;
@@ -786,7 +779,10 @@ static int set_one(struct set_walk *w, struct meta_inode *n)
 	/* More copies: more realsize (stock refuses it beyond a limit too). */
 	int rc;
 	if (c->kind == MC_SETGOAL &&
-	    (rc = quota_resize(w->s, w->txn, &before, n, meta_cmd_now(c), true)) < 0)
+	    (rc = meta_quota_resize(w->s, w->txn, &before, n, meta_cmd_now(c), true)) < 0)
+		return rc;
+	if (c->kind == MC_SETGOAL && n->type == MT_FILE &&
+	    (rc = meta_chunk_set_goal(w->s, w->txn, n->ino, n->goal)) < 0)
 		return rc;
 	n->ctime = meta_cmd_now(c);
 	n->stamp = c->stamp;
@@ -931,6 +927,7 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 		res->ino = c->ino;
 		return meta_trash_set_path(s, txn, c->ino, c->data.p, c->data.len);
 	case MC_SETFACL: return op_setfacl(s, txn, c, res);
+	case MC_CHUNK: return meta_chunk_apply(s, txn, c, res);
 	case MC_QUOTA:
 		res->ino = c->ino;
 		return meta_quota_control(s, txn, c->ino, c->smode, c->flags, c->value,

@@ -64,6 +64,7 @@ static const uint32_t kind_fields[MC_KIND_MAX_] = {
 	[MC_LOCK_CANCEL] = F_INO | F_SMODE | F_LENGTH,
 	[MC_LOCK_DROP_SESSION] = F_SESSION,
 	[MC_LOCK_CANCEL_NODE] = 0,
+	[MC_CHUNK] = F_SESSION | F_INO | F_VALUE | F_SMODE | F_LENGTH | F_DATA,
 };
 
 void meta_cmd_encode(const struct meta_cmd *c, struct byte_writer *w)

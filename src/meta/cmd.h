@@ -49,6 +49,7 @@ enum meta_cmd_kind {
 	MC_LOCK_CANCEL,     /* ino smode(lock kind) length(waiter): its connection is gone */
 	MC_LOCK_DROP_SESSION, /* session: its locks are released, its waiters canceled */
 	MC_LOCK_CANCEL_NODE,  /* the waiters the proposing node (stamp.node) queued: it restarted */
+	MC_CHUNK,           /* session ino value(chunk index) smode(MCH_*) length data(meta_chunk_op): meta/chunk.h */
 	MC_KIND_MAX_
 };
 

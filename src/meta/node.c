@@ -4,6 +4,7 @@
 #include "base/bytes.h"
 #include "base/err.h"
 #include "meta/acl.h"
+#include "meta/chunk.h"
 #include "meta/dentry.h"
 #include "meta/quota.h"
 #include "meta/session.h"
@@ -125,6 +126,8 @@ int meta_node_delete(struct meta_store *s, MDB_txn *txn, const struct meta_inode
 	    (rc = meta_acl_remove_all(s, txn, n->ino)) < 0)
 		return rc;
 	if (n->type == MT_DIR && (rc = meta_quota_drop(s, txn, n->ino)) < 0)
+		return rc;
+	if (n->type == MT_FILE && (rc = meta_chunk_drop_file(s, txn, n->ino, 0)) < 0)
 		return rc;
 	uint64_t count;
 	if ((rc = meta_counter_get(s, txn, META_INODES, &count)) < 0)

@@ -549,3 +549,24 @@ int meta_quota_drop(struct meta_store *s, MDB_txn *txn, uint32_t dir)
 		return rc;
 	return quota_count_add(s, txn, -1);
 }
+
+/* Charges a change of a file's length or goal (before -> n) to the quotas
+ * above each of its names; check: refuse growth beyond a limit. */
+int meta_quota_resize(struct meta_store *s, MDB_txn *txn, const struct meta_inode *before,
+			const struct meta_inode *n, uint32_t now, bool check)
+{
+	uint64_t was[QR_COUNT_], is[QR_COUNT_];
+	meta_quota_node_usage(before, was);
+	meta_quota_node_usage(n, is);
+	if (memcmp(was, is, sizeof(was)) == 0)
+		return 0;
+	struct meta_quota_change qc = {0};
+	int rc = meta_quota_change_add_names(s, txn, &qc, n->ino, -1, was);
+	if (rc == 0)
+		rc = meta_quota_change_add_names(s, txn, &qc, n->ino, 1, is);
+	if (rc < 0) {
+		meta_quota_change_free(&qc);
+		return rc;
+	}
+	return meta_quota_change_apply(s, txn, &qc, now, check);
+}

@@ -20,9 +20,8 @@
  *             plus an 8 KiB header (as stock mfsmaster reports it)
  *   realsize  size x goal (the number of copies)
  *
- * mds has no chunks yet, so a file's size is computed from its length as
- * if every chunk up to the length existed and were fully written
- * (meta_quota_file_size); stock counts only chunks that exist, so a sparse
+ * A file's size is computed from its length as if every chunk up to the
+ * length existed and were fully written (meta_quota_file_size); stock counts only chunks that exist, so a sparse
  * or never-written file is smaller there. Everything else goes through
  * meta_quota_node_usage(), the one place to switch to real chunk sizes.
  *
@@ -133,5 +132,10 @@ int meta_quota_report(struct meta_store *s, MDB_txn *txn, uint32_t dir, struct m
 
 /* Drops the quota of a directory that is being deleted. */
 int meta_quota_drop(struct meta_store *s, MDB_txn *txn, uint32_t dir);
+
+/* Charges a change of a file's length or goal (before -> n) to the quotas
+ * above each of its names; check: refuse growth beyond a limit (EDQUOT). */
+int meta_quota_resize(struct meta_store *s, MDB_txn *txn, const struct meta_inode *before,
+		      const struct meta_inode *n, uint32_t now, bool check);
 
 #endif

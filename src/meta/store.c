@@ -28,6 +28,9 @@ static const char *const table_names[T_COUNT_] = {
 	[T_LOCK_RANGE] = "lockrange",
 	[T_LOCK_WAIT] = "lockwait",
 	[T_LOCK_SESSION] = "locksession",
+	[T_CHUNK] = "chunk",
+	[T_FCHUNK] = "fchunk",
+	[T_CHUNK_GC] = "chunkgc",
 };
 
 int meta_err_from_mdb(int rc)

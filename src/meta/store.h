@@ -33,6 +33,9 @@
  *                                             requests in arrival order
  *   locksession sessionid:32 ino:32 kind:8 seq:64 -> role:8 (0 owner, 1 waiter):
  *                                             a session's locks and waiters
+ *   chunk    id:64                         -> chunk record (meta/chunk.h)
+ *   fchunk   ino:32 index:32               -> id:64: a file's chunk slots
+ *   chunkgc  id:64                         -> (empty) chunks no file references
  */
 #ifndef MDS_META_STORE_H
 #define MDS_META_STORE_H
@@ -60,6 +63,9 @@ enum meta_table {
 	T_LOCK_RANGE,
 	T_LOCK_WAIT,
 	T_LOCK_SESSION,
+	T_CHUNK,
+	T_FCHUNK,
+	T_CHUNK_GC,
 	T_COUNT_
 };
 

@@ -16,7 +16,7 @@
 struct chunk_locs_slot {
 	uint64_t chunkid;            /* 0: empty */
 	uint32_t head;               /* first copy, 0: none */
-	uint32_t pad;
+	uint32_t stable;             /* chunk_locs_set_stable() mark, 0: none */
 };
 
 struct chunk_locs_rec {
@@ -278,6 +278,7 @@ static struct chunk_locs_rec *rec_add(struct chunk_locs *m, int64_t i, uint64_t 
 		i = slot_place(m->slots, m->cap, id);
 		m->slots[i].chunkid = id;
 		m->slots[i].head = 0;
+		m->slots[i].stable = 0;
 		m->used++;
 	}
 	uint32_t ri = rec_take(m);
@@ -311,6 +312,7 @@ int chunk_locs_add(struct chunk_locs *m, uint64_t chunkid, uint16_t csid,
 	uint8_t td = (wire_version & TD_FLAG) ? CHUNK_COPY_TD : 0;
 	int64_t i = slot_touch(m, chunkid, true);
 	if (i >= 0) {
+		m->slots[i].stable = 0;
 		uint32_t ri = slot_rec(m, (uint32_t)i, csid);
 		if (ri != 0) {
 			struct chunk_locs_rec *r = &m->recs[ri];
@@ -343,6 +345,7 @@ int chunk_locs_remove(struct chunk_locs *m, uint64_t chunkid, uint16_t csid)
 	int64_t i = slot_touch(m, chunkid, true);
 	if (i < 0)
 		return -MDS_ENOENT;
+	m->slots[i].stable = 0;
 	int rc = -MDS_ENOENT;
 	for (uint32_t *pp = &m->slots[i].head; *pp != 0; pp = &m->recs[*pp].next) {
 		struct chunk_locs_rec *r = &m->recs[*pp];
@@ -367,6 +370,8 @@ int chunk_locs_damage(struct chunk_locs *m, uint64_t chunkid, uint16_t csid)
 	if (m->gen[csid] == 0)
 		return -MDS_ENOENT;
 	int64_t i = slot_touch(m, chunkid, true);
+	if (i >= 0)
+		m->slots[i].stable = 0;
 	uint32_t ri = i >= 0 ? slot_rec(m, (uint32_t)i, csid) : 0;
 	struct chunk_locs_rec *r;
 	if (ri != 0) {
@@ -404,6 +409,24 @@ size_t chunk_locs_get(struct chunk_locs *m, uint64_t chunkid, struct chunk_copy 
 					     .version = r->version};
 	}
 	return n;
+}
+
+uint32_t chunk_locs_stable(const struct chunk_locs *m, uint64_t chunkid)
+{
+	int64_t i = slot_find(m, chunkid);
+	return i < 0 ? 0 : m->slots[i].stable;
+}
+
+void chunk_locs_set_stable(struct chunk_locs *m, uint64_t chunkid, uint32_t mark)
+{
+	int64_t i = slot_find(m, chunkid);
+	if (i >= 0)
+		m->slots[i].stable = mark;
+}
+
+uint64_t chunk_locs_id_at(const struct chunk_locs *m, uint32_t pos)
+{
+	return pos < m->cap ? m->slots[pos].chunkid : 0;
 }
 
 void chunk_locs_sweep(struct chunk_locs *m, uint32_t budget)

@@ -96,6 +96,17 @@ int chunk_locs_damage(struct chunk_locs *m, uint64_t chunkid, uint16_t csid);
 size_t chunk_locs_get(struct chunk_locs *m, uint64_t chunkid, struct chunk_copy *out,
 		      size_t max);
 
+/* A mark the owner keeps per chunk (e.g. "copies agree since epoch N");
+ * every add, remove or damage of one of the chunk's copies clears it (0).
+ * A chunk without a slot reads 0 and cannot be marked. */
+uint32_t chunk_locs_stable(const struct chunk_locs *m, uint64_t chunkid);
+void chunk_locs_set_stable(struct chunk_locs *m, uint64_t chunkid, uint32_t mark);
+
+/* The chunk in hash slot pos (0: empty or pos >= chunk_locs_slots()), to
+ * walk the map in budgeted steps. */
+uint64_t chunk_locs_id_at(const struct chunk_locs *m, uint32_t pos);
+static inline uint32_t chunk_locs_slots(const struct chunk_locs *m) { return m->cap; }
+
 /* Reclaims stale copies (and chunks left without copies) in up to budget
  * slots, resuming where the last call stopped. */
 void chunk_locs_sweep(struct chunk_locs *m, uint32_t budget);

@@ -12,6 +12,7 @@
 #define MDS_SERVER_CLIENT_H
 
 #include "base/bytes.h"
+#include "meta/inode.h"
 #include "meta/perm.h"
 #include "proto/client_codec.h"
 #include "server/conn.h"
@@ -26,6 +27,8 @@
 
 struct client_session;
 struct cs_service;
+struct chunk_master;
+struct cc_waiter;
 struct expiry_seen;
 
 /* The client-facing service of one mdsd. */
@@ -39,6 +42,10 @@ struct client_service {
 	uint64_t requests, closed_bad;
 	struct cs_service *cs;         /* chunkservers, for the admin queries (or NULL) */
 	struct locks locks;            /* lock requests waiting on its connections */
+	struct chunk_master *cm;       /* the chunk layer (client_chunks.c), or NULL */
+	struct cc_waiter *chunk_waiters;   /* chunk requests waiting for a slot or lock */
+	uv_timer_t chunk_wake;
+	bool chunk_wake_init;
 	/* Sessions without a connection, and since when (client_expiry.c). */
 	uint64_t session_sustain_ms;   /* SESSION_SUSTAIN_TIME */
 	uint64_t expiry_checked_ms;
@@ -103,6 +110,24 @@ bool client_in_subtree(struct client_session *s, MDB_txn *txn, uint32_t ino);
  * quota (out already holds the file system's figures). */
 void client_quotacontrol(struct client_session *s, const struct cl_request *req);
 void client_quota_statfs(struct client_session *s, MDB_txn *txn, struct mfs_statfs *out);
+
+/* client_chunks.c: the data path. READ_CHUNK, WRITE_CHUNK,
+ * WRITE_CHUNK_END, and TRUNCATE when a chunk must be cut (true: taken
+ * over; false: no chunk work, the caller proposes the plain TRUNCATE).
+ * Requests on a slot or chunk that is busy or write-locked wait (30 s at
+ * most, then LOCKED) and are retried when it frees. */
+void client_chunks_attach(struct client_service *svc, struct chunk_master *cm);
+void client_read_chunk(struct client_session *s, const struct cl_request *req);
+void client_write_chunk(struct client_session *s, const struct cl_request *req);
+void client_write_chunk_end(struct client_session *s, const struct cl_request *req);
+bool client_truncate_chunk(struct client_session *s, const struct cl_request *req,
+			   uint32_t ino, const struct meta_inode *n, const struct meta_creds *cr);
+void client_chunks_tick(struct client_service *svc);
+void client_chunks_stop(struct client_service *svc);
+/* client_ops.c: proposes cmd and answers p's request when it is applied
+ * (as every mutation is answered). */
+void client_propose_for(struct client_service *svc, struct client_pending *p,
+			struct meta_cmd *cmd);
 
 /* client_locks.c: FLOCK, POSIX_LOCK; the service starting and stopping, a
  * connection closing (its waiting requests are canceled), a session

@@ -264,6 +264,16 @@ static void propose(struct client_session *s, const struct cl_request *req, stru
 	}
 }
 
+void client_propose_for(struct client_service *svc, struct client_pending *p,
+			struct meta_cmd *cmd)
+{
+	int rc = state_propose(svc->st, cmd, on_applied, p);
+	if (rc < 0) {
+		struct meta_result res = {.err = rc};
+		on_applied(p, &res);
+	}
+}
+
 /* Propose without a reply (SUSTAINED_INODES, AMTIME_INODES). */
 static void on_applied_quiet(void *ctx, const struct meta_result *res)
 {
@@ -432,6 +442,11 @@ static void op_truncate(struct client_session *s, const struct cl_request *req)
 	struct creds c;
 	if (creds_make(s, &t->cr, &c) < 0) {
 		reply_err(s, req, -MDS_ENOMEM);
+		return;
+	}
+	/* Cutting inside a chunk needs the chunkservers first. */
+	if (client_truncate_chunk(s, req, ino, &n, &c.mc)) {
+		creds_done(&c);
 		return;
 	}
 	struct meta_cmd cmd = {.kind = MC_TRUNCATE, .creds = c.mc, .ino = ino,
@@ -1239,28 +1254,6 @@ static void op_gettrashpath(struct client_session *s, const struct cl_request *r
 	client_send(s);
 }
 
-/* Without chunkservers every chunk is a hole: the client reads zeros up to
- * the file's length. */
-static void op_read_chunk(struct client_session *s, const struct cl_request *req)
-{
-	MDB_txn *txn;
-	struct meta_inode n;
-	int rc = state_read(s->svc->st, &txn);
-	if (rc == 0) {
-		rc = meta_inode_get(state_store(s->svc->st), txn, real_ino(s, req->read_chunk.inode), &n);
-		meta_txn_abort(txn);
-	}
-	if (rc == 0 && n.type != MT_FILE)
-		rc = -MDS_EPERM;
-	if (rc < 0) {
-		reply_err(s, req, rc);
-		return;
-	}
-	struct mfs_chunk_loc hole = {0};
-	proto_cl_put_chunk(&s->out, MATOCL_FUSE_READ_CHUNK, req->msgid, n.length, &hole);
-	client_send(s);
-}
-
 /* UNDEL: the directories the stored path may need get their inode numbers
  * here, before the command is proposed. */
 static void op_undel(struct client_session *s, const struct cl_request *req)
@@ -1465,15 +1458,16 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		op_setfacl(s, req);
 		return;
 	case CLTOMA_FUSE_READ_CHUNK:
-		op_read_chunk(s, req);
+		client_read_chunk(s, req);
 		return;
 	case CLTOMA_FUSE_QUOTACONTROL:
 		client_quotacontrol(s, req);
 		return;
 	case CLTOMA_FUSE_WRITE_CHUNK:
+		client_write_chunk(s, req);
+		return;
 	case CLTOMA_FUSE_WRITE_CHUNK_END:
-		/* File data needs chunkservers, which mds does not manage yet. */
-		reply_status(s, req, MFS_STATUS_NOSPACE);
+		client_write_chunk_end(s, req);
 		return;
 	case CLTOMA_FUSE_FLOCK:
 		client_flock(s, req);

@@ -111,6 +111,7 @@ static void on_tick(uv_timer_t *t)
 	struct client_service *svc = t->data;
 	uint64_t now = uv_now(svc->loop);
 	client_expiry_check(svc);
+	client_chunks_tick(svc);
 	for (struct client_session *s = svc->sessions, *next; s; s = next) {
 		next = s->next;
 		if (s->conn->closing)
@@ -164,6 +165,7 @@ void client_service_stop(struct client_service *svc)
 	for (struct client_session *s = svc->sessions; s; s = s->next)
 		conn_close(s->conn, NULL);
 	client_locks_stop(svc);
+	client_chunks_stop(svc);
 	exports_free(&svc->exports);
 	client_expiry_free(svc);
 }

@@ -88,9 +88,12 @@ static void on_close(struct conn *c)
 		LOG_INFO("chunkserver disconnected%s - %s (csid %u), used %llu, total %llu",
 			 s->graceful ? " gracefully" : "", cs_record_addr(rec, a, sizeof(a)),
 			 rec->csid, (unsigned long long)rec->used, (unsigned long long)rec->total);
-		chunk_locs_server_down(&svc->locs, rec->csid);
+		uint16_t csid = rec->csid;
+		chunk_locs_server_down(&svc->locs, csid);
 		cs_registry_detach(&svc->reg, rec, s->graceful, uv_now(svc->loop),
 				   svc->temp_maint_ms);
+		if (svc->on_server)
+			svc->on_server(svc->hook_arg, csid, false);
 	}
 	if (s->prev)
 		s->prev->next = s->next;
@@ -370,6 +373,8 @@ static void handle_begin(struct cs_session *s, const struct cs_register *reg)
 	rec->registering = true;
 	svc->registering++;
 	chunk_locs_server_up(&svc->locs, rec->csid);
+	if (svc->on_server)
+		svc->on_server(svc->hook_arg, rec->csid, true);
 	s->phase = CSP_REGISTERING;
 	proto_cs_put_ack_accept(&s->out, MFS_VERSION, (uint16_t)s->timeout_s, rec->csid,
 				svc->metaid);
@@ -560,9 +565,35 @@ static void on_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint
 	case CSTOMA_ERROR_OCCURRED:
 		s->rec->errors++;
 		return;
+	case CSTOMA_CREATE:
+	case CSTOMA_DELETE:
+	case CSTOMA_DUPLICATE:
+	case CSTOMA_SET_VERSION:
+	case CSTOMA_REPLICATE:
+	case CSTOMA_TRUNCATE:
+	case CSTOMA_DUPTRUNC:
+		if (s->svc->on_reply)
+			s->svc->on_reply(s->svc->hook_arg, s->rec->csid, type, &m);
+		return;
 	default:
-		/* Replies to chunk operations: this master sends none yet. */
+		/* CHUNKOP (never sent by this master), chunk queries: logged. */
 		LOG_DEBUG("%s: reply type %u to an operation never sent, ignored", c->peer, type);
 		return;
 	}
+}
+
+struct byte_writer *cs_service_out(struct cs_service *svc, uint16_t csid)
+{
+	struct cs_record *rec = cs_registry_by_csid(&svc->reg, csid);
+	if (rec == NULL || !rec->connected || rec->conn == NULL)
+		return NULL;
+	struct cs_session *s = rec->conn;
+	return s->phase >= CSP_REGISTERING ? &s->out : NULL;
+}
+
+void cs_service_flush(struct cs_service *svc, uint16_t csid)
+{
+	struct cs_record *rec = cs_registry_by_csid(&svc->reg, csid);
+	if (rec != NULL && rec->connected && rec->conn != NULL)
+		flush(rec->conn);
 }

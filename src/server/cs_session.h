@@ -26,13 +26,15 @@
  * record stays, disconnected (in temporary maintenance after a graceful
  * rver-63 stop), for `mfscli -SCS` and for its next registration.
  *
- * Chunk operations (CREATE, SET_VERSION, ...) are not sent yet; replies to
- * them are ignored.
+ * Chunk operations are written by the owner (server/chunk_master.h) with
+ * cs_service_out() + cs_service_flush(); their replies, and servers coming
+ * up (BEGIN accepted) and going down, reach it through the hooks.
  */
 #ifndef MDS_SERVER_CS_SESSION_H
 #define MDS_SERVER_CS_SESSION_H
 
 #include "base/bytes.h"
+#include "proto/cs_codec.h"
 #include "server/chunk_locs.h"
 #include "server/chunkservers.h"
 #include "server/conn.h"
@@ -69,6 +71,10 @@ struct cs_service {
 	unsigned registering;        /* servers between BEGIN and END */
 	uint64_t last_report_ms;     /* last chunk report (batch or CHUNK_NEW) */
 	uint64_t closed_bad;         /* connections closed for bad input */
+	/* Hooks of the chunk layer (may be NULL). */
+	void (*on_reply)(void *arg, uint16_t csid, uint32_t type, const struct cs_message *m);
+	void (*on_server)(void *arg, uint16_t csid, bool up);
+	void *hook_arg;
 };
 
 int cs_service_start(struct cs_service *svc, uv_loop_t *loop, const struct cs_options *opt);
@@ -77,6 +83,11 @@ void cs_service_stop(struct cs_service *svc);
 /* Takes the reloaded timeout, AUTH_CODE and maintenance settings; they
  * apply to registrations from now on. */
 int cs_service_reload(struct cs_service *svc, const struct cs_options *opt);
+
+/* The output buffer of a registered server's link (NULL when it has none):
+ * append frames, then cs_service_flush(). */
+struct byte_writer *cs_service_out(struct cs_service *svc, uint16_t csid);
+void cs_service_flush(struct cs_service *svc, uint16_t csid);
 
 /* Sums over connected servers for the admin queries. */
 struct cs_totals {

@@ -11,6 +11,7 @@
 #include "base/config.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "server/chunk_master.h"
 #include "server/client.h"
 #include "server/cs_session.h"
 #include "server/daemon.h"
@@ -42,6 +43,8 @@ struct mdsd {
 	bool clients_started;
 	struct cs_service chunkservers;
 	bool cs_started;
+	struct chunk_master chunks;
+	bool cm_started;
 	uv_signal_t sigterm, sigint, sighup;
 };
 
@@ -84,6 +87,9 @@ static void stop_loop(struct mdsd *d)
 	if (d->clients_started)
 		client_service_stop(&d->clients);
 	d->clients_started = false;
+	if (d->cm_started)
+		chunk_master_stop(&d->chunks);
+	d->cm_started = false;
 	if (d->cs_started)
 		cs_service_stop(&d->chunkservers);
 	d->cs_started = false;
@@ -219,6 +225,16 @@ static int run(struct mdsd *d, bool foreground)
 	}
 	d->cs_started = true;
 	d->clients.cs = &d->chunkservers;
+	if ((rc = chunk_master_start(&d->chunks, d->loop, d->st, &d->chunkservers,
+				     cfg_uint(c, "REPLICATIONS_DELAY_INIT") * 1000)) < 0) {
+		LOG_ERR("chunk management did not start: %s", mds_strerror(rc));
+		stop_loop(d);
+		uv_run(d->loop, UV_RUN_NOWAIT);
+		state_close(d->st);
+		goto fail;
+	}
+	d->cm_started = true;
+	client_chunks_attach(&d->clients, &d->chunks);
 	uv_signal_init(d->loop, &d->sigterm);
 	uv_signal_init(d->loop, &d->sigint);
 	uv_signal_init(d->loop, &d->sighup);

@@ -13,6 +13,7 @@
 #include "consensus/group.h"
 #include "meta/acl.h"
 #include "meta/apply.h"
+#include "meta/chunk.h"
 #include "meta/lock.h"
 #include "meta/quota.h"
 
@@ -51,6 +52,7 @@ struct mds_state {
 	struct hlc clock;
 	uint64_t metaid;
 	uint32_t next_ino;
+	uint64_t next_chunk;           /* chunk sequence (meta/chunk.h) */
 	uint32_t next_session;
 	uint64_t proposals;
 	int failed;                 /* storage failure: no more writes */
@@ -140,6 +142,12 @@ static int fsm_apply(void *arg, uint64_t index, const void *data, size_t len, vo
 		for (uint32_t off = 0; cmd.kind == MC_UNDEL && off + 4 <= cmd.data.len; off += 4)
 			if (be32_get(cmd.data.p + off) >= st->next_ino)
 				st->next_ino = be32_get(cmd.data.p + off) + 1;
+		if (cmd.kind == MC_CHUNK && cmd.smode == MCH_NEW && res.err == 0) {
+			struct meta_chunk_op op;
+			if (meta_chunk_op_decode(cmd.data.p, cmd.data.len, &op) == 0 &&
+			    (op.id & META_CHUNK_SEQ_MASK) >= st->next_chunk)
+				st->next_chunk = (op.id & META_CHUNK_SEQ_MASK) + 1;
+		}
 		if (cmd.kind == MC_SESSION_OPEN && res.err == 0 && cmd.session >= st->next_session)
 			st->next_session = cmd.session + 1;
 		if (p && cmd.kind == MC_MKNODE && res.err == -MDS_EAGAIN &&
@@ -656,6 +664,7 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	st->next_ino = next > 2 ? (uint32_t)next : 2;
 	meta_counter_get(&st->store, txn, META_NEXT_SESSION, &next);
 	st->next_session = next > 1 ? (uint32_t)next : 1;
+	meta_chunk_next_seq(&st->store, txn, &st->next_chunk);
 	meta_txn_abort(txn);
 	if (st->metaid == 0) {
 		if ((rc = init_filesystem(st)) < 0) {
@@ -734,6 +743,13 @@ struct meta_store *state_store(struct mds_state *st)
 uint32_t state_alloc_inode(struct mds_state *st)
 {
 	return st->next_ino <= META_MAX_INO ? st->next_ino++ : 0;
+}
+
+uint64_t state_alloc_chunk(struct mds_state *st)
+{
+	if (st->next_chunk > META_CHUNK_SEQ_MASK)
+		return 0;
+	return st->next_chunk++;     /* shard 0 */
 }
 
 uint32_t state_alloc_session(struct mds_state *st)

@@ -64,6 +64,10 @@ void state_on_lock_events(struct mds_state *st, state_lock_fn fn, void *arg);
  * (e.g. directories an UNDEL recreates); 0 when none are left. */
 uint32_t state_alloc_inode(struct mds_state *st);
 
+/* A chunk id never handed out before on this file system (the shard in
+ * its top bits, meta/chunk.h); 0 when none are left. */
+uint64_t state_alloc_chunk(struct mds_state *st);
+
 /* A session id never handed out before on this file system. */
 uint32_t state_alloc_session(struct mds_state *st);
 
