@@ -702,19 +702,49 @@ struct mfs_dirstats {
 int proto_cl_put_dirstats(struct byte_writer *w, uint32_t msgid,
 			  const struct mfs_dirstats *s, bool tools_form);
 
-/* CHECK, 8-byte request: 12 counters (chunks with 0..9, >= 10 valid copies,
- * and "empty" copies), len 52. */
+/* CHECK (440/441), used by mfscheckfile and mfsfileinfo; captured from the
+ * stock 3.0.117 master, see docs/spec-notes/check.md.
+ *
+ * 8-byte request (inode): 12 counters, len 52. Index i = 0..9: chunks of
+ * the file with exactly i valid copies (0 = lost chunk); 10: chunks with 10
+ * or more; 11: "empty (zero) chunks", i.e. holes (chunk slots with chunkid
+ * 0) in the file's chunk table. A copy counts as valid when its type below
+ * is VALID or MARKED_FOR_REMOVAL; wrong-version copies do not count.
+ * mfsfileinfo asks for exactly sum(counts) chunk indexes (0..sum-1), and
+ * prints "no chunks - empty file" when the sum is 0. */
+enum {
+	MFS_CHECK_NCOUNTS = 12,
+	MFS_CHECK_COUNT_10PLUS = 10,     /* counts[10]: >= 10 valid copies */
+	MFS_CHECK_COUNT_EMPTY = 11,      /* counts[11]: holes */
+};
 int proto_cl_put_check(struct byte_writer *w, uint32_t msgid,
-		       const uint32_t counts[12]);
-/* CHECK, 12-byte request: msgid chunkid version N x (ip port type). */
+		       const uint32_t counts[MFS_CHECK_NCOUNTS]);
+
+/* 12-byte request (inode, chunkindex): msgid chunkid:64 version:32 then
+ * N x (ip:32 port:16 type:8), len 16 + 7N. A hole or an index at or past
+ * the end of the chunk table is chunkid 0, version 0, no copies (len 16,
+ * printed "chunk I: empty"); an existing chunk with no copy at all is its
+ * chunkid and version with N = 0 ("no valid copies !!!"). mfsfileinfo
+ * sorts the copies by ip itself. Type values, as mfsfileinfo prints them: */
+enum {
+	MFS_CHECK_COPY_VALID = 0,            /* "VALID" */
+	MFS_CHECK_COPY_MFR = 1,              /* "MARKED FOR REMOVAL" (disk *) */
+	MFS_CHECK_COPY_WRONGVER = 2,         /* "WRONG VERSION" */
+	MFS_CHECK_COPY_WRONGVER_MFR = 3,     /* "WRONG VERSION , MARKED FOR REMOVAL" */
+	MFS_CHECK_COPY_INVALID = 4,          /* "INVALID"; >= 5 print "???" */
+};
 struct mfs_check_copy {
 	uint32_t ip;
 	uint16_t port;
-	uint8_t type;
+	uint8_t type;                /* MFS_CHECK_COPY_* */
 };
+/* -MDS_EINVAL if copies is NULL with n > 0 or n is too large for a frame. */
 int proto_cl_put_check_chunk(struct byte_writer *w, uint32_t msgid,
 			     uint64_t chunkid, uint32_t version,
 			     const struct mfs_check_copy *copies, uint32_t n);
+/* Errors (proto_cl_put_status(w, MATOCL_FUSE_CHECK, msgid, st)), both forms:
+ * ENOENT (no such inode, inode 0), EPERM (not a regular file: directory,
+ * root), INDEXTOOBIG (chunkindex > 0x7FFFFFFF). */
 
 /* QUOTACONTROL success (93). */
 struct mfs_quota {

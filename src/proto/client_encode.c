@@ -540,12 +540,14 @@ int proto_cl_put_dirstats(struct byte_writer *w, uint32_t msgid,
 }
 
 int proto_cl_put_check(struct byte_writer *w, uint32_t msgid,
-		       const uint32_t counts[12])
+		       const uint32_t counts[MFS_CHECK_NCOUNTS])
 {
+	if (counts == NULL)
+		return -MDS_EINVAL;
 	struct cl_frame f;
 	proto_frame_begin(w, MATOCL_FUSE_CHECK, &f);
 	bw_u32(w, msgid);
-	for (int i = 0; i < 12; i++)
+	for (int i = 0; i < MFS_CHECK_NCOUNTS; i++)
 		bw_u32(w, counts[i]);
 	return proto_frame_end(w, &f);
 }
@@ -554,7 +556,7 @@ int proto_cl_put_check_chunk(struct byte_writer *w, uint32_t msgid,
 			     uint64_t chunkid, uint32_t version,
 			     const struct mfs_check_copy *copies, uint32_t n)
 {
-	if (n && copies == NULL)
+	if ((n && copies == NULL) || n > (UINT32_MAX - 16) / 7)
 		return -MDS_EINVAL;
 	struct cl_frame f;
 	proto_frame_begin(w, MATOCL_FUSE_CHECK, &f);

@@ -2137,6 +2137,111 @@ static void test_tool_reply_layouts(void **state)
 	bw_free(&w);
 }
 
+/* CHECK (440/441): frames captured between stock mfsmount (carrying
+ * mfscheckfile / mfsfileinfo requests through its tools proxy, msgid 8)
+ * and a stock 3.0.117 master with chunkservers 10.213.217.202:27109 and
+ * 10.213.234.46:30180; see docs/spec-notes/check.md. */
+static void test_check_replies_match_captured_frames(void **state)
+{
+	(void)state;
+	uint8_t buf[32];
+	struct cl_request q;
+	struct byte_writer w;
+	bw_init(&w);
+
+	/* Requests: inode 5 (counters), inode 5 chunk index 3 (copies). */
+	assert_int_equal(decode_hex(CLTOMA_FUSE_CHECK, "0000000800000005", buf,
+				    sizeof(buf), &q), 0);
+	assert_int_equal(q.msgid, 8);
+	assert_int_equal(q.check.inode, 5);
+	assert_false(q.check.has_chunkindex);
+	assert_int_equal(decode_hex(CLTOMA_FUSE_CHECK, "000000080000000500000003",
+				    buf, sizeof(buf), &q), 0);
+	assert_int_equal(q.check.inode, 5);
+	assert_true(q.check.has_chunkindex);
+	assert_int_equal(q.check.chunkindex, 3);
+	assert_int_equal(decode_hex(CLTOMA_FUSE_CHECK, "00000008000000050000", buf,
+				    sizeof(buf), &q), -MDS_EPROTO);
+
+	/* Sparse file (chunks 0 and 3 with 2 copies, 1 and 2 holes):
+	 * mfscheckfile prints "chunks with 2 copies: 2", "empty (zero)
+	 * chunks: 2". */
+	uint32_t sparse[MFS_CHECK_NCOUNTS] = {0};
+	sparse[2] = 2;
+	sparse[MFS_CHECK_COUNT_EMPTY] = 2;
+	assert_int_equal(proto_cl_put_check(&w, 8, sparse), 0);
+	expect_frame(&w, "000001b90000003400000008"
+			 "000000000000000000000002000000000000000000000000"
+			 "000000000000000000000000000000000000000000000002");
+	/* Goal-1 file whose only chunkserver is gone: one chunk, 0 copies. */
+	uint32_t lost[MFS_CHECK_NCOUNTS] = {1};
+	assert_int_equal(proto_cl_put_check(&w, 8, lost), 0);
+	expect_frame(&w, "000001b90000003400000008"
+			 "000000010000000000000000000000000000000000000000"
+			 "000000000000000000000000000000000000000000000000");
+	/* Every counter set (synthetic; "10+ copies" and "empty" last). */
+	uint32_t all[MFS_CHECK_NCOUNTS];
+	for (uint32_t i = 0; i < MFS_CHECK_NCOUNTS; i++)
+		all[i] = i + 1;
+	assert_int_equal(proto_cl_put_check(&w, 4, all), 0);
+	expect_frame(&w, "000001b90000003400000004000000010000000200000003"
+			 "0000000400000005000000060000000700000008000000090000000a"
+			 "0000000b0000000c");
+	assert_int_equal(proto_cl_put_check(&w, 4, NULL), -MDS_EINVAL);
+	assert_int_equal(w.len, 0);
+
+	/* Chunk 0 of the sparse file: id 4 version 1, two VALID copies. */
+	struct mfs_check_copy two[] = {
+		{0x0AD5D9CA, 27109, MFS_CHECK_COPY_VALID},
+		{0x0AD5EA2E, 30180, MFS_CHECK_COPY_VALID}};
+	assert_int_equal(proto_cl_put_check_chunk(&w, 8, 4, 1, two, 2), 0);
+	expect_frame(&w, "000001b90000001e000000080000000000000004000000010ad5d9ca"
+			 "69e5000ad5ea2e75e400");
+	/* First copy on a disk marked for removal (mfshdd.cfg "*path"). */
+	struct mfs_check_copy mfr[] = {
+		{0x0AD5D9CA, 27109, MFS_CHECK_COPY_MFR},
+		{0x0AD5EA2E, 30180, MFS_CHECK_COPY_VALID}};
+	assert_int_equal(proto_cl_put_check_chunk(&w, 8, 1, 1, mfr, 2), 0);
+	expect_frame(&w, "000001b90000001e000000080000000000000001000000010ad5d9ca"
+			 "69e5010ad5ea2e75e400");
+	/* Chunk 7 at version 2, the copy of the restarted chunkserver still
+	 * at version 1 ("WRONG VERSION"), listed first by the master. */
+	struct mfs_check_copy wv[] = {
+		{0x0AD5EA2E, 30180, MFS_CHECK_COPY_WRONGVER},
+		{0x0AD5D9CA, 27109, MFS_CHECK_COPY_VALID}};
+	assert_int_equal(proto_cl_put_check_chunk(&w, 8, 7, 2, wv, 2), 0);
+	expect_frame(&w, "000001b90000001e000000080000000000000007000000020ad5ea2e"
+			 "75e4020ad5d9ca69e500");
+	/* One copy left after a chunkserver stopped. */
+	assert_int_equal(proto_cl_put_check_chunk(&w, 8, 11, 1, &two[1], 1), 0);
+	expect_frame(&w, "000001b90000001700000008000000000000000b000000010ad5ea2e"
+			 "75e400");
+	/* No copy at all ("no valid copies !!!"): chunkid and version only. */
+	assert_int_equal(proto_cl_put_check_chunk(&w, 8, 9, 1, NULL, 0), 0);
+	expect_frame(&w, "000001b90000001000000008000000000000000900000001");
+	/* A hole, or an index past the end of the chunk table ("empty"). */
+	assert_int_equal(proto_cl_put_check_chunk(&w, 8, 0, 0, NULL, 0), 0);
+	expect_frame(&w, "000001b90000001000000008000000000000000000000000");
+	assert_int_equal(proto_cl_put_check_chunk(&w, 8, 9, 1, NULL, 1),
+			 -MDS_EINVAL);
+	assert_int_equal(proto_cl_put_check_chunk(&w, 8, 9, 1, two, UINT32_MAX),
+			 -MDS_EINVAL);
+	assert_int_equal(w.len, 0);
+
+	/* Errors: EPERM (a directory), ENOENT (no such inode), INDEXTOOBIG
+	 * (chunk index 0xFFFFFFFF). */
+	assert_int_equal(proto_cl_put_status(&w, MATOCL_FUSE_CHECK, 8,
+					     MFS_STATUS_EPERM), 0);
+	expect_frame(&w, "000001b9000000050000000801");
+	assert_int_equal(proto_cl_put_status(&w, MATOCL_FUSE_CHECK, 0xc000000f,
+					     MFS_STATUS_ENOENT), 0);
+	expect_frame(&w, "000001b900000005c000000f03");
+	assert_int_equal(proto_cl_put_status(&w, MATOCL_FUSE_CHECK, 0xc0000014,
+					     MFS_STATUS_INDEXTOOBIG), 0);
+	expect_frame(&w, "000001b900000005c00000140a");
+	bw_free(&w);
+}
+
 static void test_status_mapping_of_every_error(void **state)
 {
 	(void)state;
@@ -2230,6 +2335,7 @@ int main(void)
 		cmocka_unit_test(test_full_fixed_writer_rolls_back_the_frame),
 		cmocka_unit_test(test_housekeeping_and_unsolicited_frames),
 		cmocka_unit_test(test_tool_reply_layouts),
+		cmocka_unit_test(test_check_replies_match_captured_frames),
 		cmocka_unit_test(test_status_mapping_of_every_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
