@@ -122,6 +122,8 @@ void client_write_chunk(struct client_session *s, const struct cl_request *req);
 void client_write_chunk_end(struct client_session *s, const struct cl_request *req);
 bool client_truncate_chunk(struct client_session *s, const struct cl_request *req,
 			   uint32_t ino, const struct meta_inode *n, const struct meta_creds *cr);
+/* CHECK: copies per chunk (mfscheckfile) or of one chunk (mfsfileinfo). */
+void client_check(struct client_session *s, const struct cl_request *req);
 void client_chunks_tick(struct client_service *svc);
 void client_chunks_stop(struct client_service *svc);
 /* client_ops.c: proposes cmd and answers p's request when it is applied

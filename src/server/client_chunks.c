@@ -666,3 +666,90 @@ bool client_truncate_chunk(struct client_session *s, const struct cl_request *re
 	start(s, req, &r);
 	return true;
 }
+
+/* ---- CHECK (mfscheckfile, mfsfileinfo; docs/spec-notes/check.md) ------------------------- */
+
+struct check_walk {
+	struct chunk_master *cm;
+	struct meta_store *st;
+	MDB_txn *txn;
+	uint32_t counts[MFS_CHECK_NCOUNTS];
+	uint32_t next;               /* the index after the last slot seen */
+};
+
+static int check_slot(void *arg, uint32_t index, uint64_t id)
+{
+	struct check_walk *w = arg;
+	w->counts[MFS_CHECK_COUNT_EMPTY] += index - w->next;   /* holes before it */
+	w->next = index + 1;
+	struct meta_chunk c;
+	int rc = meta_chunk_get(w->st, w->txn, id, &c);
+	if (rc < 0)
+		return rc;
+	uint16_t cs[CM_MAX_COPIES];
+	unsigned n = w->cm ? cm_valid_copies(w->cm, &c, 0, cs, CM_MAX_COPIES) : 0;
+	w->counts[n < MFS_CHECK_COUNT_10PLUS ? n : MFS_CHECK_COUNT_10PLUS]++;
+	return 0;
+}
+
+void client_check(struct client_session *s, const struct cl_request *req)
+{
+	struct client_service *svc = s->svc;
+	struct chunk_master *cm = svc->cm;
+	const struct cl_check *q = &req->check;
+	MDB_txn *txn;
+	struct meta_inode n;
+	int rc = state_read(svc->st, &txn);
+	if (rc < 0)
+		goto out_err;
+	if ((rc = meta_inode_get(store(svc), txn, real_ino(s, q->inode), &n)) == 0 &&
+	    n.type != MT_FILE)
+		rc = -MDS_EPERM;
+	if (rc == 0 && !q->has_chunkindex) {
+		struct check_walk w = {.cm = cm, .st = store(svc), .txn = txn};
+		rc = meta_chunk_file_walk(store(svc), txn, n.ino, check_slot, &w);
+		if (rc == 0)
+			proto_cl_put_check(&s->out, req->msgid, w.counts);
+	} else if (rc == 0) {
+		uint64_t id = 0;
+		struct meta_chunk c = {0};
+		struct mfs_check_copy out[CM_MAX_COPIES];
+		uint32_t k = 0;
+		if (q->chunkindex > META_CHUNK_MAX_INDEX) {
+			meta_txn_abort(txn);
+			proto_cl_put_status(&s->out, MATOCL_FUSE_CHECK, req->msgid,
+					    MFS_STATUS_INDEXTOOBIG);
+			client_send(s);
+			return;
+		}
+		rc = meta_chunk_slot(store(svc), txn, n.ino, q->chunkindex, &id);
+		if (rc == 0 && id != 0)
+			rc = meta_chunk_get(store(svc), txn, id, &c);
+		if (rc == 0 && id != 0 && cm != NULL) {
+			struct chunk_copy cp[CM_MAX_COPIES];
+			size_t m = chunk_locs_get(&cm->cs->locs, id, cp, CM_MAX_COPIES);
+			for (size_t i = 0; i < m && i < CM_MAX_COPIES; i++) {
+				struct cs_record *rec = cm_server(cm, cp[i].csid);
+				if (rec == NULL || !rec->connected)
+					continue;
+				bool td = cp[i].flags & CHUNK_COPY_TD;
+				uint8_t type = (cp[i].flags & CHUNK_COPY_DAMAGED) ? MFS_CHECK_COPY_INVALID
+					: cp[i].version == c.version
+					? (td ? MFS_CHECK_COPY_MFR : MFS_CHECK_COPY_VALID)
+					: (td ? MFS_CHECK_COPY_WRONGVER_MFR : MFS_CHECK_COPY_WRONGVER);
+				out[k++] = (struct mfs_check_copy){.ip = rec->ip, .port = rec->port,
+								   .type = type};
+			}
+		}
+		if (rc == 0)
+			proto_cl_put_check_chunk(&s->out, req->msgid, id, id ? c.version : 0, out, k);
+	}
+	meta_txn_abort(txn);
+	if (rc == 0) {
+		client_send(s);
+		return;
+	}
+out_err:
+	proto_cl_put_status(&s->out, MATOCL_FUSE_CHECK, req->msgid, proto_status_from_err(rc));
+	client_send(s);
+}

@@ -1469,6 +1469,9 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 	case CLTOMA_FUSE_WRITE_CHUNK_END:
 		client_write_chunk_end(s, req);
 		return;
+	case CLTOMA_FUSE_CHECK:
+		client_check(s, req);
+		return;
 	case CLTOMA_FUSE_FLOCK:
 		client_flock(s, req);
 		return;
@@ -1476,8 +1479,7 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		client_posix_lock(s, req);
 		return;
 	default:
-		/* SNAPSHOT,
-		 * APPEND_SLICE, REPAIR, ARCHCTL, CHECK: not yet. */
+		/* SNAPSHOT, APPEND_SLICE, REPAIR, ARCHCTL: not yet. */
 		reply_status(s, req, MFS_STATUS_ENOTSUP);
 		return;
 	}
