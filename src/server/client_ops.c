@@ -18,6 +18,7 @@
 #include "meta/trash.h"
 #include "meta/xattr.h"
 #include "proto/mfs_status.h"
+#include "server/cs_session.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -968,6 +969,14 @@ static void op_statfs(struct client_session *s, const struct cl_request *req, MD
 	struct mfs_statfs out = {0};
 	if (s->kind == CLIENT_MOUNT && meta_statfs(state_store(s->svc->st), txn, &fs) == 0) {
 		out.inodes = fs.inodes > UINT32_MAX ? UINT32_MAX : (uint32_t)fs.inodes;
+		if (s->svc->cs != NULL) {
+			/* Space is the connected chunkservers' disks. */
+			struct cs_totals t;
+			cs_service_totals(s->svc->cs, &t);
+			out.totalspace = t.total;
+			out.availspace = t.avail;
+			out.freespace = t.avail;
+		}
 		if (s->rec.rootino == META_ROOT_INO) {
 			out.trashspace = fs.trash_bytes;
 			out.sustainedspace = fs.sustained_bytes;
