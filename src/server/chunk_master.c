@@ -302,6 +302,8 @@ void cm_on_cs_server(void *arg, uint16_t csid, bool up)
 		cm->stable_epoch = 1;
 	if (up)
 		return;
+	if (cm->on_server_gone)
+		cm->on_server_gone(cm->wake_arg);
 	/* Its operations failed: finished on the next tick (this runs inside
 	 * the connection's close). */
 	for (struct cm_job *j = cm->jobs; j; j = j->next)

@@ -96,6 +96,7 @@ struct chunk_master {
 	uint16_t *replications;      /* per csid: replications in flight (destination) */
 	uint32_t stable_epoch;       /* bumped whenever a server comes or goes */
 	void (*on_wake)(void *arg);  /* a slot or chunk became free */
+	void (*on_server_gone)(void *arg);   /* clients must forget cached copies */
 	void *wake_arg;
 	uint64_t deleted, replicated, forgotten;   /* counters, for the log and tests */
 };

@@ -139,10 +139,25 @@ static void on_wake(void *arg)
 		uv_timer_start(&svc->chunk_wake, on_wake_timer, 0, 0);
 }
 
+/* A chunkserver left: mounts that understand it drop cached chunk
+ * locations (chunk spec 4.7). */
+static void on_server_gone(void *arg)
+{
+	struct client_service *svc = arg;
+	for (struct client_session *s = svc->sessions; s; s = s->next) {
+		if (s->kind != CLIENT_MOUNT || s->conn->closing ||
+		    s->rec.version < MFS_VERSION_3_0_100)
+			continue;
+		proto_cl_put_invalidate_chunk_cache(&s->out);
+		client_send(s);
+	}
+}
+
 void client_chunks_attach(struct client_service *svc, struct chunk_master *cm)
 {
 	svc->cm = cm;
 	cm->on_wake = on_wake;
+	cm->on_server_gone = on_server_gone;
 	cm->wake_arg = svc;
 	uv_timer_init(svc->loop, &svc->chunk_wake);
 	svc->chunk_wake.data = svc;
@@ -170,6 +185,7 @@ void client_chunks_stop(struct client_service *svc)
 	}
 	if (svc->cm) {
 		svc->cm->on_wake = NULL;
+		svc->cm->on_server_gone = NULL;
 		svc->cm = NULL;
 	}
 }
