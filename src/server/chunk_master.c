@@ -654,7 +654,9 @@ static void examine(struct chunk_master *cm, MDB_txn *txn, uint64_t id, uint64_t
 		return;
 	}
 	unsigned goal = c.goal ? c.goal : 1;
-	if (nvalid < goal)
+	/* A server stopped gracefully is expected back (temporary maintenance):
+	 * while every missing server is, under-goal chunks wait for it. */
+	if (nvalid < goal && !cm->missing_in_maintenance)
 		replicate(cm, &c, cp, (unsigned)n, valid, nvalid);
 	else if (nvalid > goal)
 		delete_surplus(cm, &c, valid, nvalid);
@@ -676,6 +678,12 @@ static void loop_pass(struct chunk_master *cm)
 		cm->gc_pos = 0;          /* reached the end: start over next time */
 	uint64_t next_seq = 0;
 	meta_chunk_next_seq(st, txn, &next_seq);
+	const struct cs_registry *reg = &cm->cs->reg;
+	bool all_maint = reg->connected < reg->n;
+	for (size_t i = 0; i < reg->n && all_maint; i++)
+		if (!reg->recs[i]->connected && reg->recs[i]->maintenance == CS_MAINT_OFF)
+			all_maint = false;
+	cm->missing_in_maintenance = all_maint;
 	struct chunk_locs *locs = &cm->cs->locs;
 	uint32_t cap = chunk_locs_slots(locs);
 	for (uint32_t k = 0; k < LOOP_BUDGET && cap > 0; k++) {

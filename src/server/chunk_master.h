@@ -25,7 +25,9 @@
  *   while servers register or within 3 s of a chunk report): copies of
  *   unreferenced and unknown chunks are deleted, stale (wrong version,
  *   damaged) copies are deleted when a valid one exists, chunks below
- *   their goal are replicated and surplus copies deleted; an unreferenced
+ *   their goal are replicated (unless every missing server is in temporary
+ *   maintenance after a graceful stop: it is expected back, as on the stock
+ *   master) and surplus copies deleted; an unreferenced
  *   chunk without copies is forgotten (MCH_FORGET through the log).
  *
  * Placement: new copies go to registered servers with free space (> 64 MiB
@@ -94,6 +96,7 @@ struct chunk_master {
 	uint16_t *writes;            /* per csid: chunks being written/created there */
 	uint16_t *deletes;           /* per csid: deletions in flight */
 	uint16_t *replications;      /* per csid: replications in flight (destination) */
+	bool missing_in_maintenance; /* every disconnected server is in maintenance */
 	uint32_t stable_epoch;       /* bumped whenever a server comes or goes */
 	void (*on_wake)(void *arg);  /* a slot or chunk became free */
 	void (*on_server_gone)(void *arg);   /* clients must forget cached copies */
