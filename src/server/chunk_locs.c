@@ -168,7 +168,7 @@ static inline bool rec_live(const struct chunk_locs *m, const struct chunk_locs_
 
 static int64_t slot_find(const struct chunk_locs *m, uint64_t id)
 {
-	if (m->cap == 0)
+	if (m->cap == 0 || id == 0)  /* 0 marks an empty slot: never a chunk */
 		return -1;
 	uint32_t mask = m->cap - 1;
 	for (uint32_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
@@ -225,6 +225,7 @@ static void slot_delete(struct chunk_locs *m, uint32_t i)
 	}
 	m->slots[i].chunkid = 0;
 	m->slots[i].head = 0;
+	m->slots[i].stable = 0;
 	m->used--;
 }
 

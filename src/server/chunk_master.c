@@ -254,8 +254,8 @@ int cm_job_start(struct chunk_master *cm, const struct cm_args *a, const uint16_
 		 unsigned n, cm_done_fn done, void *ctx)
 {
 	struct cm_target t[CM_MAX_COPIES];
-	if (n == 0 || n > CM_MAX_COPIES)
-		return -MDS_EINVAL;
+	if (n == 0 || n > CM_MAX_COPIES || a->kind == CMJ_REPLICATE)
+		return -MDS_EINVAL;      /* replication needs a source: the loop's own */
 	memset(t, 0, sizeof(t));
 	for (unsigned i = 0; i < n; i++)
 		t[i].csid = csids[i];
@@ -339,31 +339,35 @@ unsigned cm_valid_copies(struct chunk_master *cm, const struct meta_chunk *c,
 	size_t n = chunk_locs_get(&cm->cs->locs, c->id, cp, CM_MAX_COPIES);
 	if (n > CM_MAX_COPIES)
 		n = CM_MAX_COPIES;
+	uint16_t all[CM_MAX_COPIES];
 	unsigned k = 0;
-	for (size_t i = 0; i < n && k < max; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (!copy_valid(&cp[i], c->version))
 			continue;
 		struct cs_record *rec = cm_server(cm, cp[i].csid);
 		if (rec == NULL || !rec->connected)
 			continue;
-		csids[k++] = cp[i].csid;
+		all[k++] = cp[i].csid;
 	}
 	/* Random order, then the client's own address first. */
 	for (unsigned i = k; i > 1; i--) {
 		unsigned r = rnd() % i;
-		uint16_t t = csids[i - 1];
-		csids[i - 1] = csids[r];
-		csids[r] = t;
+		uint16_t t = all[i - 1];
+		all[i - 1] = all[r];
+		all[r] = t;
 	}
-	for (unsigned i = 0; i < k; i++) {
-		struct cs_record *rec = cm_server(cm, csids[i]);
-		if (rec && rec->ip == client_ip && i > 0) {
-			uint16_t t = csids[0];
-			csids[0] = csids[i];
-			csids[i] = t;
+	for (unsigned i = 1; i < k; i++) {
+		struct cs_record *rec = cm_server(cm, all[i]);
+		if (rec && rec->ip == client_ip) {
+			uint16_t t = all[0];
+			all[0] = all[i];
+			all[i] = t;
 			break;
 		}
 	}
+	if (k > max)
+		k = max;
+	memcpy(csids, all, k * sizeof(*csids));
 	return k;
 }
 

@@ -460,8 +460,11 @@ static void handle_register(struct cs_session *s, const struct cs_register *reg)
 
 static void handle_lost(struct cs_session *s, const struct cs_chunkid_list *l)
 {
-	for (uint32_t i = 0; i < l->count; i++)
-		chunk_locs_remove(&s->svc->locs, cs_chunkid_at(l, i), s->rec->csid);
+	for (uint32_t i = 0; i < l->count; i++) {
+		uint64_t id = cs_chunkid_at(l, i);
+		if (id != 0)             /* never a chunk */
+			chunk_locs_remove(&s->svc->locs, id, s->rec->csid);
+	}
 }
 
 static void handle_damaged(struct cs_session *s, const struct cs_chunkid_list *l)

@@ -243,16 +243,8 @@ static void test_reports_that_cannot_be_taken_are_refused_without_change(void **
 	chunk_locs_fini(&m);
 }
 
-/* Chunk id 0 is no chunk: asking about it must not change the map.
- *
- * KNOWN BUG (reported, src/ not changed here): slot_find(0) matches an
- * empty slot (chunkid 0 is the empty marker), and chunk_locs_get() and
- * chunk_locs_remove() then slot_delete() that empty slot: `used` drops by
- * one per call. A chunkserver can send CHUNK_LOST with id 0
- * (cs_session.c handle_lost passes it on): each such id lowers `used`, the
- * 3/4 load check stops growing the table, and once it is full slot_place()
- * loops forever; below 0 `used` wraps and every add doubles the table.
- * The test skips while the bug is there; drop the skip once it is fixed. */
+/* Chunk id 0 is no chunk (0 marks an empty slot): asking about it, as a
+ * CHUNK_LOST with id 0 does, must not change the map or find a stale mark. */
 static void test_chunk_zero_is_no_chunk(void **state)
 {
 	(void)state;
@@ -269,11 +261,7 @@ static void test_chunk_zero_is_no_chunk(void **state)
 	assert_int_equal(chunk_locs_stable(&m, 0), 0);
 	uint64_t chunks = chunk_locs_chunks(&m);
 	chunk_locs_fini(&m);
-	if (chunks != 1) {
-		print_message("KNOWN BUG: chunk 0 lookups changed the chunk count: expected 1, "
-			      "got %llu\n", (unsigned long long)chunks);
-		skip();
-	}
+	assert_int_equal(chunks, 1);
 }
 
 /* ==== generations ======================================================== */
