@@ -5,6 +5,10 @@ namespace and reaches the master through the host end of a veth pair:
 
     host: mdstXXXXXXh  10.213.a.b+1/30  <-->  mdstXXXXXXn  10.213.a.b+2/30 :netns mdstXXXXXX
 
+Namespaces reach each other through the host (chunkservers talk to each
+other in write chains and replication): each has a route to POOL via its
+host end, and IPv4 forwarding is on for the host ends only.
+
 Every /30 comes from POOL (override with MDST_NET_POOL) and is claimed in the
 ledger under a host-wide lock, after checking that no address or route on the
 host overlaps it; the name (mdst + 6 hex digits, so the interface names stay
@@ -131,6 +135,15 @@ class Netns:
         ip("-n", n, "addr", "add", f"{self.ns_addr}/{plen}", "dev", self.ns_if)
         ip("-n", n, "link", "set", self.ns_if, "up")
         ip("-n", n, "link", "set", "lo", "up")
+        # Namespaces reach each other through the host (chunkserver to
+        # chunkserver: write chains, replication): a route to the pool via
+        # the host end, and forwarding switched on for the host end only
+        # (the host-wide ip_forward is left alone; the setting goes with
+        # the interface).
+        ip("-n", n, "route", "add", str(POOL), "via", self.host_addr)
+        with open(f"/proc/sys/net/ipv4/conf/{self.host_if}/forwarding",
+                  "w") as f:
+            f.write("1\n")
 
     def exec_argv(self, argv):
         """argv that runs `argv` inside the namespace (ip execs, same pid)."""
