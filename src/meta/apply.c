@@ -63,10 +63,12 @@ static int dir_writable(struct meta_store *s, MDB_txn *txn, const struct meta_in
 	return meta_perm_check(s, txn, dir, c, PERM_W | PERM_X);
 }
 
+/* An entry was added or removed: a snapshot directory is one no more. */
 static void touch_dir(struct meta_inode *dir, uint32_t now)
 {
 	dir->mtime = now;
 	dir->ctime = now;
+	dir->eattr &= (uint8_t)~EATTR_SNAPSHOT;
 }
 
 static int op_init(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
@@ -594,6 +596,7 @@ static int op_truncate(struct meta_store *s, MDB_txn *txn, const struct meta_cmd
 	} else {
 		bool same = c->length == n.length;
 		n.length = c->length;
+		n.eattr &= (uint8_t)~EATTR_SNAPSHOT;   /* modified: no snapshot any more */
 		if (!(same && (c->flags & TRUNC_TIMEFIX))) {
 			n.mtime = now;
 			n.ctime = now;
@@ -895,6 +898,436 @@ static int op_purge(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 	return meta_node_purge_trash(s, txn, &n);
 }
 
+/* ---- SNAPSHOT (docs/spec-notes/snapshot.md) ------------------------------- */
+
+struct snap_link {
+	uint32_t src, dst;
+};
+
+struct snap {
+	struct meta_store *s;
+	MDB_txn *txn;
+	const struct meta_cmd *c;
+	uint32_t now;
+	uint32_t used;                   /* inode numbers taken from c->data */
+	struct snap_link *links;         /* SNAP_HARDLINKS: source -> copy */
+	size_t nlinks, caplinks;
+	struct meta_quota_change qc;
+};
+
+struct snap_child {
+	uint32_t ino;
+	uint8_t nlen;
+	uint8_t name[META_NAME_MAX];
+};
+
+/* The entries of dir, collected (the walk writes to the same table). */
+static int snap_children(struct meta_store *s, MDB_txn *txn, uint32_t dir,
+			 struct snap_child **out, size_t *n)
+{
+	struct meta_dir_iter it;
+	int rc = meta_dir_iter_open(s, txn, dir, &it);
+	if (rc < 0)
+		return rc;
+	struct snap_child *v = NULL;
+	size_t cnt = 0, cap = 0;
+	const uint8_t *name;
+	size_t nlen;
+	struct meta_dentry d;
+	while ((rc = meta_dir_iter_next(&it, &name, &nlen, &d)) > 0) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct snap_child *nv = realloc(v, cap * sizeof(*nv));
+			if (nv == NULL) {
+				rc = -MDS_ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[cnt].ino = d.ino;
+		v[cnt].nlen = (uint8_t)nlen;
+		memcpy(v[cnt].name, name, nlen);
+		cnt++;
+	}
+	meta_dir_iter_close(&it);
+	if (rc < 0) {
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int meta_snapshot_count(struct meta_store *s, MDB_txn *txn, uint32_t ino, uint32_t *count)
+{
+	struct meta_inode n;
+	int rc = meta_inode_get(s, txn, ino, &n);
+	if (rc < 0)
+		return rc;
+	(*count)++;
+	if (n.type != MT_DIR)
+		return 0;
+	if (*count > SNAPSHOT_MAX_NODES)
+		return -MDS_ERANGE;
+	struct snap_child *kids;
+	size_t nk;
+	if ((rc = snap_children(s, txn, ino, &kids, &nk)) < 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < nk; i++)
+		rc = meta_snapshot_count(s, txn, kids[i].ino, count);
+	free(kids);
+	return rc;
+}
+
+static int snap_take_ino(struct snap *w, uint32_t *ino)
+{
+	if ((size_t)(w->used + 1) * 4 > w->c->data.len)
+		return -MDS_EAGAIN;      /* the tree grew since the proposer counted */
+	*ino = be32_get(w->c->data.p + 4 * w->used++);
+	struct meta_inode x;
+	if (*ino <= META_ROOT_INO || *ino > META_MAX_INO)
+		return -MDS_EINVAL;
+	if (meta_inode_get(w->s, w->txn, *ino, &x) == 0)
+		return -MDS_EAGAIN;      /* the proposer's allocator is behind */
+	return 0;
+}
+
+/* The copy's attributes (default mode: the source's, owner per caller; cp
+ * mode: the caller's, mode & ~umask, now, inherited from the new parent). */
+static void snap_attrs(const struct snap *w, const struct meta_inode *src,
+		       const struct meta_inode *parent, struct meta_inode *out)
+{
+	const struct meta_cmd *c = w->c;
+	uint32_t uid = c->creds.uid, gid = meta_creds_gid(&c->creds, 0);
+	uint32_t ino = out->ino, nlink = out->nlink;
+	*out = *src;
+	out->ino = ino;
+	out->nlink = nlink;
+	out->flags = src->flags & (MI_XATTR | MI_ACL_ACCESS | MI_ACL_DEFAULT);
+	out->stamp = c->stamp;
+	if (c->smode & SNAP_CPMODE) {
+		out->uid = uid;
+		out->gid = gid;
+		out->mode = src->mode & 07777 & ~c->umask;
+		out->atime = out->mtime = out->ctime = w->now;
+		out->flags = 0;
+		out->trashtime = parent->trashtime;
+		out->goal = parent->goal;
+		out->eattr = parent->eattr;
+	} else if (uid != 0 && uid != src->uid) {
+		out->uid = uid;
+		out->gid = gid;
+		out->mode &= (uint16_t)~(MODE_SUID | MODE_SGID);
+	}
+	out->eattr |= EATTR_SNAPSHOT;
+}
+
+static int snap_copy_xattr(const uint8_t *name, size_t nlen, void *arg)
+{
+	struct snap *w = arg;
+	const uint8_t *val;
+	size_t vlen;
+	uint32_t from = w->links[w->nlinks].src, to = w->links[w->nlinks].dst;
+	int rc = meta_xattr_get(w->s, w->txn, from, name, nlen, &val, &vlen);
+	if (rc < 0)
+		return rc;
+	uint8_t nb[META_NAME_MAX], *vb = malloc(vlen ? vlen : 1);
+	if (vb == NULL)
+		return -MDS_ENOMEM;
+	memcpy(nb, name, nlen);
+	memcpy(vb, val, vlen);
+	rc = meta_xattr_set(w->s, w->txn, to, nb, nlen, vb, vlen, w->c->stamp);
+	free(vb);
+	return rc;
+}
+
+static int snap_grow_links(struct snap *w)
+{
+	if (w->nlinks + 1 < w->caplinks)
+		return 0;
+	size_t cap = w->caplinks ? w->caplinks * 2 : 16;
+	struct snap_link *l = realloc(w->links, cap * sizeof(*l));
+	if (l == NULL)
+		return -MDS_ENOMEM;
+	w->links = l;
+	w->caplinks = cap;
+	return 0;
+}
+
+/* What a copy carries beyond its record: target, chunks, xattrs, ACLs. */
+static int snap_contents(struct snap *w, const struct meta_inode *src, const struct meta_inode *dst)
+{
+	struct meta_store *s = w->s;
+	int rc = 0;
+	if (src->type == MT_SYMLINK) {
+		const uint8_t *t;
+		size_t len;
+		if ((rc = meta_node_symlink(s, w->txn, src->ino, &t, &len)) < 0)
+			return rc;
+		uint8_t buf[META_SYMLINK_MAX];
+		memcpy(buf, t, len);
+		if ((rc = meta_node_set_symlink(s, w->txn, dst->ino, buf, len)) < 0)
+			return rc;
+	}
+	if (src->type == MT_FILE && (rc = meta_chunk_copy_file(s, w->txn, src->ino, dst->ino)) < 0)
+		return rc;
+	if (w->c->smode & SNAP_CPMODE)
+		return 0;
+	if (src->flags & MI_XATTR) {
+		/* The scratch slot past the link map names source and copy. */
+		if ((rc = snap_grow_links(w)) < 0)
+			return rc;
+		w->links[w->nlinks] = (struct snap_link){src->ino, dst->ino};
+		if ((rc = meta_xattr_each(s, w->txn, src->ino, snap_copy_xattr, w)) < 0)
+			return rc;
+	}
+	static const uint8_t kinds[] = {META_ACL_ACCESS, META_ACL_DEFAULT};
+	for (size_t k = 0; k < 2; k++) {
+		struct meta_acl a;
+		rc = meta_acl_get(s, w->txn, src->ino, kinds[k], &a);
+		if (rc == -MDS_ENOENT)
+			continue;
+		if (rc < 0)
+			return rc;
+		size_t elen = 5 * ((size_t)a.nusers + a.ngroups);
+		uint8_t *copy = malloc(elen ? elen : 1);
+		if (copy == NULL)
+			return -MDS_ENOMEM;
+		memcpy(copy, a.entries, elen);
+		a.entries = copy;
+		rc = meta_acl_put(s, w->txn, dst->ino, kinds[k], &a);
+		free(copy);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int snap_node(struct snap *w, uint32_t src_ino, struct meta_inode *parent,
+		     const uint8_t *name, size_t nlen, unsigned depth);
+
+static int snap_dir_children(struct snap *w, uint32_t src_dir, struct meta_inode *dst,
+			     unsigned depth)
+{
+	if (depth > 4096)
+		return -MDS_ECORRUPT;
+	struct snap_child *kids;
+	size_t nk;
+	int rc = snap_children(w->s, w->txn, src_dir, &kids, &nk);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < nk; i++)
+		rc = snap_node(w, kids[i].ino, dst, kids[i].name, kids[i].nlen, depth + 1);
+	free(kids);
+	if (rc < 0)
+		return rc;
+	return meta_inode_put(w->s, w->txn, dst);   /* its nlink may have grown */
+}
+
+/* Copies node src_ino as (parent, name). parent is updated in memory and
+ * stored by the caller. */
+static int snap_node(struct snap *w, uint32_t src_ino, struct meta_inode *parent,
+		     const uint8_t *name, size_t nlen, unsigned depth)
+{
+	struct meta_store *s = w->s;
+	const struct meta_cmd *c = w->c;
+	struct meta_inode src, ex;
+	struct meta_dentry d;
+	int rc;
+	if ((rc = meta_inode_get(s, w->txn, src_ino, &src)) < 0)
+		return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
+	if (c->creds.uid != 0 &&
+	    (rc = meta_perm_check(s, w->txn, &src, &c->creds,
+				  src.type == MT_DIR ? PERM_R | PERM_X : PERM_R)) < 0)
+		return rc;
+	rc = meta_dentry_get(s, w->txn, parent->ino, name, nlen, &d);
+	if (rc < 0 && rc != -MDS_ENOENT)
+		return rc;
+	if (rc == 0) {
+		if ((rc = meta_inode_get(s, w->txn, d.ino, &ex)) < 0)
+			return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
+		if ((src.type == MT_DIR) != (ex.type == MT_DIR))
+			return -MDS_EPERM;
+		if (src.type == MT_DIR) {
+			/* Merge: the directory takes the source's attributes. */
+			uint8_t flags = ex.flags;
+			snap_attrs(w, &src, parent, &ex);
+			ex.flags = flags;
+			return snap_dir_children(w, src.ino, &ex, depth);
+		}
+		if (!(c->smode & SNAP_OVERWRITE))
+			return -MDS_EEXIST;
+		if ((rc = removable(parent, &ex, &c->creds)) < 0)
+			return rc;
+		struct meta_bytes nb = {name, (uint32_t)nlen};
+		if ((rc = remove_entry(s, w->txn, parent, nb, &ex, c, &w->qc)) < 0)
+			return rc;
+	}
+	struct meta_inode n = {0};
+	/* -p: further links of a file already copied link to its copy. */
+	if ((c->smode & SNAP_HARDLINKS) && src.type != MT_DIR && src.nlink > 1) {
+		for (size_t i = 0; i < w->nlinks; i++) {
+			if (w->links[i].src != src.ino)
+				continue;
+			if ((rc = meta_inode_get(s, w->txn, w->links[i].dst, &n)) < 0)
+				return rc;
+			n.nlink++;
+			n.ctime = w->now;
+			d = (struct meta_dentry){.ino = n.ino, .type = n.type, .tag = c->stamp};
+			if ((rc = meta_dentry_insert(s, w->txn, parent->ino, name, nlen, &d)) < 0 ||
+			    (rc = meta_inode_put(s, w->txn, &n)) < 0)
+				return rc;
+			uint64_t u[QR_COUNT_];
+			meta_quota_node_usage(&n, u);
+			return meta_quota_change_add(s, w->txn, &w->qc, parent->ino, 1, u);
+		}
+	}
+	if ((rc = snap_take_ino(w, &n.ino)) < 0)
+		return rc;
+	n.nlink = src.type == MT_DIR ? 2 : 1;
+	snap_attrs(w, &src, parent, &n);
+	d = (struct meta_dentry){.ino = n.ino, .type = n.type, .tag = c->stamp};
+	if ((rc = meta_inode_put(s, w->txn, &n)) < 0 ||
+	    (rc = meta_dentry_insert(s, w->txn, parent->ino, name, nlen, &d)) < 0 ||
+	    (rc = snap_contents(w, &src, &n)) < 0)
+		return rc;
+	uint64_t u[QR_COUNT_];
+	meta_quota_node_usage(&n, u);
+	if ((rc = meta_quota_change_add(s, w->txn, &w->qc, parent->ino, 1, u)) < 0)
+		return rc;
+	uint64_t next, count;
+	if ((rc = meta_counter_get(s, w->txn, META_NEXT_INODE, &next)) < 0 ||
+	    (rc = meta_counter_get(s, w->txn, META_INODES, &count)) < 0)
+		return rc;
+	if (n.ino >= next &&
+	    (rc = meta_counter_put(s, w->txn, META_NEXT_INODE, (uint64_t)n.ino + 1)) < 0)
+		return rc;
+	if ((rc = meta_counter_put(s, w->txn, META_INODES, count + 1)) < 0)
+		return rc;
+	if ((c->smode & SNAP_HARDLINKS) && src.type != MT_DIR && src.nlink > 1) {
+		if ((rc = snap_grow_links(w)) < 0)
+			return rc;
+		w->links[w->nlinks++] = (struct snap_link){src.ino, n.ino};
+	}
+	if (src.type != MT_DIR)
+		return 0;
+	parent->nlink++;
+	return snap_dir_children(w, src.ino, &n, depth);
+}
+
+/* Remove mode (mfsrmsnapshot): what carries the snapshot bit goes; without
+ * FORCE anything else in the tree refuses the whole removal. */
+static int snap_check_flagged(struct meta_store *s, MDB_txn *txn, const struct meta_inode *n,
+			      unsigned depth)
+{
+	if (!(n->eattr & EATTR_SNAPSHOT))
+		return -MDS_EPERM;
+	if (n->type != MT_DIR)
+		return 0;
+	if (depth > 4096)
+		return -MDS_ECORRUPT;
+	struct snap_child *kids;
+	size_t nk;
+	int rc = snap_children(s, txn, n->ino, &kids, &nk);
+	for (size_t i = 0; rc == 0 && i < nk; i++) {
+		struct meta_inode k;
+		if ((rc = meta_inode_get(s, txn, kids[i].ino, &k)) == 0)
+			rc = snap_check_flagged(s, txn, &k, depth + 1);
+	}
+	free(kids);
+	return rc;
+}
+
+static int snap_remove(struct snap *w, struct meta_inode *dir, const uint8_t *name, size_t nlen,
+		       unsigned depth)
+{
+	struct meta_store *s = w->s;
+	struct meta_dentry d;
+	struct meta_inode n;
+	int rc;
+	if ((rc = meta_dentry_get(s, w->txn, dir->ino, name, nlen, &d)) < 0)
+		return rc;
+	if ((rc = meta_inode_get(s, w->txn, d.ino, &n)) < 0)
+		return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
+	if (n.type == MT_DIR) {
+		if (depth > 4096)
+			return -MDS_ECORRUPT;
+		if ((rc = meta_perm_check(s, w->txn, &n, &w->c->creds, PERM_W | PERM_X | PERM_R)) < 0)
+			return rc;
+		struct snap_child *kids;
+		size_t nk;
+		if ((rc = snap_children(s, w->txn, n.ino, &kids, &nk)) < 0)
+			return rc;
+		for (size_t i = 0; rc == 0 && i < nk; i++)
+			rc = snap_remove(w, &n, kids[i].name, kids[i].nlen, depth + 1);
+		free(kids);
+		if (rc < 0)
+			return rc;
+		bool empty;
+		if ((rc = meta_dir_is_empty(s, w->txn, n.ino, &empty)) < 0)
+			return rc;
+		if (!empty || !(n.eattr & EATTR_SNAPSHOT))
+			return meta_inode_put(s, w->txn, &n);
+	} else if (!(n.eattr & EATTR_SNAPSHOT)) {
+		return 0;                /* FORCE: what is not a snapshot stays */
+	}
+	if ((rc = removable(dir, &n, &w->c->creds)) < 0)
+		return rc;
+	struct meta_bytes nb = {name, (uint32_t)nlen};
+	if ((rc = remove_entry(s, w->txn, dir, nb, &n, w->c, &w->qc)) < 0)
+		return rc;
+	return meta_inode_put(s, w->txn, dir);
+}
+
+static int op_snapshot(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		       struct meta_result *res)
+{
+	struct meta_inode parent, src;
+	struct snap w = {.s = s, .txn = txn, .c = c, .now = meta_cmd_now(c)};
+	int rc = get_dir(s, txn, c->parent, &parent);
+	if (rc == -MDS_ENOTDIR)
+		return -MDS_EPERM;
+	if (rc < 0)
+		return rc;
+	if (!name_valid(c->name))
+		return -MDS_EINVAL;
+	if ((rc = dir_writable(s, txn, &parent, &c->creds)) < 0)
+		return rc;
+	if (c->smode & SNAP_REMOVE) {
+		if (c->ino != 0)
+			return -MDS_EINVAL;
+		struct meta_dentry d;
+		if ((rc = meta_dentry_get(s, txn, c->parent, c->name.p, c->name.len, &d)) < 0)
+			return rc;
+		if (!(c->smode & SNAP_FORCE)) {
+			if ((rc = meta_inode_get(s, txn, d.ino, &src)) < 0 ||
+			    (rc = snap_check_flagged(s, txn, &src, 0)) < 0)
+				return rc;
+		}
+		rc = snap_remove(&w, &parent, c->name.p, c->name.len, 0);
+	} else {
+		if (c->ino == META_ROOT_INO)
+			return -MDS_EINVAL;
+		if ((rc = meta_inode_get(s, txn, c->ino, &src)) < 0)
+			return rc;
+		if (src.flags & (MI_TRASH | MI_SUSTAINED))
+			return -MDS_ENOENT;
+		if (src.type == MT_DIR && (rc = check_not_below(s, txn, src.ino, parent.ino)) < 0)
+			return rc;
+		rc = snap_node(&w, src.ino, &parent, c->name.p, c->name.len, 0);
+	}
+	if (rc == 0)
+		rc = meta_quota_change_apply(s, txn, &w.qc, w.now, !(c->smode & SNAP_REMOVE));
+	meta_quota_change_free(&w.qc);
+	free(w.links);
+	if (rc < 0)
+		return rc;
+	touch_dir(&parent, w.now);
+	res->ino = c->parent;
+	return meta_inode_put(s, txn, &parent);
+}
+
 static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 		    struct meta_result *res)
 {
@@ -928,6 +1361,7 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 		return meta_trash_set_path(s, txn, c->ino, c->data.p, c->data.len);
 	case MC_SETFACL: return op_setfacl(s, txn, c, res);
 	case MC_CHUNK: return meta_chunk_apply(s, txn, c, res);
+	case MC_SNAPSHOT: return op_snapshot(s, txn, c, res);
 	case MC_QUOTA:
 		res->ino = c->ino;
 		return meta_quota_control(s, txn, c->ino, c->smode, c->flags, c->value,

@@ -37,6 +37,18 @@ int meta_apply(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
 int meta_apply_events(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
 		      struct meta_result *res, struct meta_lock_events *ev);
 
+/* SNAPSHOT smode bits (docs/spec-notes/snapshot.md). */
+#define SNAP_OVERWRITE  0x01
+#define SNAP_CPMODE     0x02
+#define SNAP_FORCE      0x04
+#define SNAP_HARDLINKS  0x08
+#define SNAP_REMOVE     0x80
+#define SNAPSHOT_MAX_NODES 1000000u   /* per command */
+
+/* The nodes of the tree at ino (itself included) added to *count: how many
+ * inode numbers an MC_SNAPSHOT of it needs. -MDS_ERANGE beyond the limit. */
+int meta_snapshot_count(struct meta_store *s, MDB_txn *txn, uint32_t ino, uint32_t *count);
+
 /* Records the last applied log index (in the batch transaction). */
 int meta_set_applied(struct meta_store *s, MDB_txn *txn, uint64_t index);
 int meta_get_applied(struct meta_store *s, MDB_txn *txn, uint64_t *index);

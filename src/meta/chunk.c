@@ -6,6 +6,7 @@
 #include "meta/inode.h"
 #include "meta/quota.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define CHUNK_REC_LEN 17
@@ -247,6 +248,50 @@ static int set_goal_slot(void *arg, uint32_t index, uint64_t id)
 	return chunk_put(g->s, g->txn, &c);
 }
 
+struct copy_ctx {
+	uint32_t *idx;
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+static int collect_slot(void *arg, uint32_t index, uint64_t id)
+{
+	struct copy_ctx *x = arg;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		uint32_t *i = realloc(x->idx, cap * sizeof(*i));
+		if (i == NULL)
+			return -MDS_ENOMEM;
+		x->idx = i;
+		uint64_t *d = realloc(x->ids, cap * sizeof(*d));
+		if (d == NULL)
+			return -MDS_ENOMEM;
+		x->ids = d;
+		x->cap = cap;
+	}
+	x->idx[x->n] = index;
+	x->ids[x->n++] = id;
+	return 0;
+}
+
+int meta_chunk_copy_file(struct meta_store *s, MDB_txn *txn, uint32_t src, uint32_t dst)
+{
+	struct copy_ctx x = {0};
+	int rc = meta_chunk_file_walk(s, txn, src, collect_slot, &x);
+	for (size_t i = 0; rc == 0 && i < x.n; i++) {
+		struct meta_chunk c;
+		if ((rc = meta_chunk_get(s, txn, x.ids[i], &c)) < 0)
+			break;
+		c.refs++;
+		if ((rc = chunk_put(s, txn, &c)) < 0)
+			break;
+		rc = slot_put(s, txn, dst, x.idx[i], x.ids[i]);
+	}
+	free(x.idx);
+	free(x.ids);
+	return rc;
+}
+
 int meta_chunk_set_goal(struct meta_store *s, MDB_txn *txn, uint32_t ino, uint8_t goal)
 {
 	/* The walk's cursor is on fchunk; chunk_put writes other tables. */
@@ -329,9 +374,11 @@ static int op_new(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 	if (seq > next && (rc = meta_counter_put(s, txn, META_NEXT_CHUNK, seq)) < 0)
 		return rc;
 	uint64_t start = (uint64_t)c->value << META_CHUNK_BITS;
-	if (n.length < start) {
+	if (n.length < start || (n.eattr & EATTR_SNAPSHOT)) {
 		struct meta_inode before = n;
-		n.length = start;
+		if (n.length < start)
+			n.length = start;
+		n.eattr &= (uint8_t)~EATTR_SNAPSHOT;   /* written: no snapshot any more */
 		n.stamp = c->stamp;
 		if ((rc = meta_quota_resize(s, txn, &before, &n, meta_cmd_now(c), true)) < 0 ||
 		    (rc = meta_inode_put(s, txn, &n)) < 0)
@@ -364,6 +411,12 @@ static int op_version(struct meta_store *s, MDB_txn *txn, const struct meta_cmd 
 	ch.locksession = op->lockedto ? c->session : 0;
 	if ((rc = chunk_put(s, txn, &ch)) < 0)
 		return rc;
+	if (op->lockedto && (n.eattr & EATTR_SNAPSHOT)) {
+		n.eattr &= (uint8_t)~EATTR_SNAPSHOT;   /* written: no snapshot any more */
+		n.stamp = c->stamp;
+		if ((rc = meta_inode_put(s, txn, &n)) < 0)
+			return rc;
+	}
 	res->ino = n.ino;
 	res->attr = n;
 	return 0;

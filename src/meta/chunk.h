@@ -96,6 +96,9 @@ int meta_chunk_next_seq(struct meta_store *s, MDB_txn *txn, uint64_t *seq);
 
 /* Drops the file's references of slots >= first (truncate, deletion). */
 int meta_chunk_drop_file(struct meta_store *s, MDB_txn *txn, uint32_t ino, uint32_t first);
+/* Gives dst the chunk slots of src (SNAPSHOT): every chunk gains a
+ * reference and is shared until one side writes it (copy-on-write). */
+int meta_chunk_copy_file(struct meta_store *s, MDB_txn *txn, uint32_t src, uint32_t dst);
 /* Sets the goal of every chunk of the file (SETGOAL). */
 int meta_chunk_set_goal(struct meta_store *s, MDB_txn *txn, uint32_t ino, uint8_t goal);
 

@@ -50,6 +50,7 @@ enum meta_cmd_kind {
 	MC_LOCK_DROP_SESSION, /* session: its locks are released, its waiters canceled */
 	MC_LOCK_CANCEL_NODE,  /* the waiters the proposing node (stamp.node) queued: it restarted */
 	MC_CHUNK,           /* session ino value(chunk index) smode(MCH_*) length data(meta_chunk_op): meta/chunk.h */
+	MC_SNAPSHOT,        /* ino(source; 0 to remove) parent name smode(SNAP_*) umask data(new inodes, 4 bytes each) */
 	MC_KIND_MAX_
 };
 

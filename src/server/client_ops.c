@@ -1263,6 +1263,51 @@ static void op_gettrashpath(struct client_session *s, const struct cl_request *r
 	client_send(s);
 }
 
+/* SNAPSHOT: every node of the copy gets its inode number here, before the
+ * command is proposed (apply refuses with EAGAIN if the tree grew since). */
+static void op_snapshot(struct client_session *s, const struct cl_request *req)
+{
+	const struct cl_snapshot *t = &req->snapshot;
+	if (readonly(s, req))
+		return;
+	uint32_t count = 0;
+	int rc = 0;
+	if (!(t->smode & SNAP_REMOVE)) {
+		MDB_txn *txn;
+		if ((rc = state_read(s->svc->st, &txn)) == 0) {
+			rc = meta_snapshot_count(state_store(s->svc->st), txn,
+						 real_ino(s, t->inode), &count);
+			meta_txn_abort(txn);
+		}
+	}
+	uint8_t *inos = rc == 0 ? malloc(count ? 4 * (size_t)count : 1) : NULL;
+	if (rc == 0 && inos == NULL)
+		rc = -MDS_ENOMEM;
+	for (uint32_t i = 0; rc == 0 && i < count; i++) {
+		uint32_t ino = state_alloc_inode(s->svc->st);
+		if (ino == 0)
+			rc = -MDS_ENOSPC;
+		be32_put(inos + 4 * i, ino);
+	}
+	struct creds c;
+	if (rc == 0 && creds_make(s, &t->cr, &c) < 0)
+		rc = -MDS_ENOMEM;
+	if (rc < 0) {
+		free(inos);
+		reply_err(s, req, rc);
+		return;
+	}
+	struct meta_cmd cmd = {.kind = MC_SNAPSHOT, .creds = c.mc,
+			       .ino = t->inode ? real_ino(s, t->inode) : 0,
+			       .parent = real_ino(s, t->parent_dst),
+			       .name = {t->name_dst.ptr, t->name_dst.len}, .smode = t->smode,
+			       .umask = t->umask | s->rec.umask,
+			       .data = {inos, 4 * count}};
+	propose(s, req, &cmd);
+	creds_done(&c);
+	free(inos);
+}
+
 /* UNDEL: the directories the stored path may need get their inode numbers
  * here, before the command is proposed. */
 static void op_undel(struct client_session *s, const struct cl_request *req)
@@ -1481,6 +1526,9 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 	case CLTOMA_FUSE_CHECK:
 		client_check(s, req);
 		return;
+	case CLTOMA_FUSE_SNAPSHOT:
+		op_snapshot(s, req);
+		return;
 	case CLTOMA_FUSE_FLOCK:
 		client_flock(s, req);
 		return;
@@ -1488,7 +1536,7 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		client_posix_lock(s, req);
 		return;
 	default:
-		/* SNAPSHOT, APPEND_SLICE, REPAIR, ARCHCTL: not yet. */
+		/* APPEND_SLICE, REPAIR, ARCHCTL: not yet. */
 		reply_status(s, req, MFS_STATUS_ENOTSUP);
 		return;
 	}

@@ -139,7 +139,8 @@ static int fsm_apply(void *arg, uint64_t index, const void *data, size_t len, vo
 			return rc;
 		if (cmd.kind == MC_MKNODE && res.err == 0 && res.ino >= st->next_ino)
 			st->next_ino = res.ino + 1;
-		for (uint32_t off = 0; cmd.kind == MC_UNDEL && off + 4 <= cmd.data.len; off += 4)
+		for (uint32_t off = 0; (cmd.kind == MC_UNDEL || cmd.kind == MC_SNAPSHOT) &&
+		     off + 4 <= cmd.data.len; off += 4)
 			if (be32_get(cmd.data.p + off) >= st->next_ino)
 				st->next_ino = be32_get(cmd.data.p + off) + 1;
 		if (cmd.kind == MC_CHUNK && cmd.smode == MCH_NEW && res.err == 0) {
