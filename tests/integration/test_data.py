@@ -94,6 +94,22 @@ def write_file(path, chunks_of_data):
     return size, h.hexdigest()
 
 
+def first_difference(a, b):
+    """(offset, 16 bytes of a, 16 bytes of b) where files a and b first
+    differ, or None."""
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        offset = 0
+        while True:
+            x, y = fa.read(MiB), fb.read(MiB)
+            if x != y:
+                i = next((i for i in range(min(len(x), len(y))) if x[i] != y[i]),
+                         min(len(x), len(y)))
+                return (offset + i, x[i:i + 16].hex(), y[i:i + 16].hex())
+            if not x:
+                return None
+            offset += len(x)
+
+
 def chunks_for(size):
     return (size + CHUNK - 1) // CHUNK
 
@@ -359,7 +375,8 @@ def test_truncate_overwrite_and_append_match_a_local_reference(cluster, work_dir
         got = (os.path.getsize(reader / "f"), sha256_of(reader / "f"))
         assert got == want, \
             f"step {n} ({what}): second mount reads (size, sha256) {got}, " \
-            f"reference {want}"
+            f"reference {want}; first difference (offset, read, reference): " \
+            f"{first_difference(reader / 'f', ref)}"
     writer.remount()
     got = (os.path.getsize(path), sha256_of(path))
     assert got == want, f"after a remount: {got}, reference {want}"
