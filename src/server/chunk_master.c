@@ -19,6 +19,7 @@
 #define SETTLE_MS        10000   /* a fresh master calls missing copies "later" */
 #define DELETE_LIMIT     20      /* deletions in flight per server */
 #define REPLICATE_LIMIT  2       /* replications in flight per destination */
+#define REPLICATE_PAUSE_MS 2000  /* after a failed replication to a server */
 #define NSERVERS         (CHUNK_LOCS_MAX_CSID + 1)
 
 enum { T_PENDING = 0, T_OK, T_FAILED };
@@ -129,10 +130,17 @@ static void job_finish(struct chunk_master *cm, struct cm_job *j)
 		r.status = MFS_STATUS_NOSPACE;
 	else if (r.failed && r.status == MFS_STATUS_OK)
 		r.status = MFS_STATUS_NOTDONE;
-	if (r.failed)
+	if (r.failed && j->a.kind == CMJ_REPLICATE) {
+		/* The destination cannot take it now: leave it alone a while
+		 * (the loop would otherwise ask again on every tick). */
+		cm->rep_pause_until[j->t[0].csid] = uv_now(cm->loop) + REPLICATE_PAUSE_MS;
+		LOG_DEBUG("chunk %016llx: replication to csid %u failed (status %u)",
+			  (unsigned long long)j->a.chunkid, j->t[0].csid, r.status);
+	} else if (r.failed) {
 		LOG_INFO("chunk %016llx: %s failed on %u of %u servers (status %u)",
 			 (unsigned long long)j->a.chunkid, kind_name(j->a.kind), r.failed, j->n,
 			 r.status);
+	}
 	if (j->done)
 		j->done(j->ctx, &r);
 	free(j);
@@ -568,7 +576,8 @@ static void replicate(struct chunk_master *cm, const struct meta_chunk *c,
 	uint16_t have[CM_MAX_COPIES], dest;
 	for (unsigned i = 0; i < n; i++)
 		have[i] = cp[i].csid;
-	if (candidates(cm, have, n, &dest, 1) == 0 || cm->replications[dest] >= REPLICATE_LIMIT)
+	if (candidates(cm, have, n, &dest, 1) == 0 || cm->replications[dest] >= REPLICATE_LIMIT ||
+	    uv_now(cm->loop) < cm->rep_pause_until[dest])
 		return;
 	struct cs_record *src = cm_server(cm, valid[rnd() % nvalid]);
 	if (src == NULL)
@@ -729,10 +738,12 @@ int chunk_master_start(struct chunk_master *cm, uv_loop_t *loop, struct mds_stat
 	cm->writes = calloc(NSERVERS, sizeof(*cm->writes));
 	cm->deletes = calloc(NSERVERS, sizeof(*cm->deletes));
 	cm->replications = calloc(NSERVERS, sizeof(*cm->replications));
-	if (!cm->writes || !cm->deletes || !cm->replications) {
+	cm->rep_pause_until = calloc(NSERVERS, sizeof(*cm->rep_pause_until));
+	if (!cm->writes || !cm->deletes || !cm->replications || !cm->rep_pause_until) {
 		free(cm->writes);
 		free(cm->deletes);
 		free(cm->replications);
+		free(cm->rep_pause_until);
 		return -MDS_ENOMEM;
 	}
 	cs->on_reply = cm_on_cs_reply;
@@ -769,4 +780,5 @@ void chunk_master_stop(struct chunk_master *cm)
 	free(cm->writes);
 	free(cm->deletes);
 	free(cm->replications);
+	free(cm->rep_pause_until);
 }

@@ -96,6 +96,7 @@ struct chunk_master {
 	uint16_t *writes;            /* per csid: chunks being written/created there */
 	uint16_t *deletes;           /* per csid: deletions in flight */
 	uint16_t *replications;      /* per csid: replications in flight (destination) */
+	uint64_t *rep_pause_until;   /* per csid: no replication to it before (loop ms) */
 	bool missing_in_maintenance; /* every disconnected server is in maintenance */
 	uint32_t stable_epoch;       /* bumped whenever a server comes or goes */
 	void (*on_wake)(void *arg);  /* a slot or chunk became free */
