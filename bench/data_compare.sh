@@ -29,13 +29,13 @@ while read -r tag phase kind rest; do
 done < "$out"
 printf '%-6s %9s %11s %11s %9s\n' phase size_MiB stock_MB/s mds_MB/s mds/stock
 for phase in write read; do
-  s=${r[$phase,stock]}; m=${r[$phase,mdsd]}
+  s=${r[$phase,stock]:-failed (no result)}; m=${r[$phase,mdsd]:-failed (no result)}
   ratio=-
   case "$s $m" in *failed*) ;; *) ratio=$(python3 -c "print(f'{$m/$s:.2f}')") ;; esac
   printf '%-6s %9s %11s %11s %9s\n' "$phase" "$size" "${s%% *}" "${m%% *}" "$ratio"
 done
 for phase in write read; do
   for kind in stock mdsd; do
-    case ${r[$phase,$kind]} in failed*) echo "$phase $kind: ${r[$phase,$kind]}" ;; esac
+    case ${r[$phase,$kind]:-failed} in failed*) echo "$phase $kind: ${r[$phase,$kind]:-failed (no result)}" ;; esac
   done
 done
