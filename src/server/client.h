@@ -122,6 +122,19 @@ void client_write_chunk(struct client_session *s, const struct cl_request *req);
 void client_write_chunk_end(struct client_session *s, const struct cl_request *req);
 bool client_truncate_chunk(struct client_session *s, const struct cl_request *req,
 			   uint32_t ino, const struct meta_inode *n, const struct meta_creds *cr);
+/* Tells the other mounts (>= 3.0.74) that have ino open about a change of
+ * its data: a chunk slot's new chunk (CHUNK_HAS_CHANGED) or only a new
+ * length (FLENG_HAS_CHANGED). */
+struct client_change {
+	bool chunk;
+	uint32_t index;
+	uint64_t chunkid;
+	uint32_t version;
+	uint64_t length;
+	uint8_t truncated;
+};
+void client_notify_change(struct client_service *svc, uint32_t writer, uint32_t ino,
+			  const struct client_change *ch);
 /* CHECK: copies per chunk (mfscheckfile) or of one chunk (mfsfileinfo). */
 void client_check(struct client_session *s, const struct cl_request *req);
 void client_chunks_tick(struct client_service *svc);

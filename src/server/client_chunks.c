@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "meta/chunk.h"
 #include "meta/perm.h"
+#include "meta/session.h"
 #include "proto/mfs_status.h"
 #include "server/chunk_master.h"
 
@@ -190,6 +191,33 @@ void client_chunks_stop(struct client_service *svc)
 	}
 }
 
+/* ---- change notices (client spec 14.10) ------------------------------------------------ */
+
+void client_notify_change(struct client_service *svc, uint32_t writer, uint32_t ino,
+			  const struct client_change *ch)
+{
+	MDB_txn *txn = NULL;
+	for (struct client_session *s = svc->sessions; s; s = s->next) {
+		if (s->kind != CLIENT_MOUNT || s->conn->closing || s->rec.id == writer ||
+		    s->rec.version < MFS_VERSION_3_0_74)
+			continue;
+		if (txn == NULL && state_read(svc->st, &txn) < 0)
+			return;
+		bool open = false;
+		if (meta_session_has_open(store(svc), txn, s->rec.id, ino, &open) < 0 || !open)
+			continue;
+		uint32_t cino = (ino == s->rec.rootino && ino != 0) ? MFS_ROOT_INODE : ino;
+		if (ch->chunk)
+			proto_cl_put_chunk_has_changed(&s->out, cino, ch->index, ch->chunkid,
+						       ch->version, ch->length, ch->truncated);
+		else
+			proto_cl_put_fleng_has_changed(&s->out, cino, ch->length);
+		client_send(s);
+	}
+	if (txn)
+		meta_txn_abort(txn);
+}
+
 /* ---- replies --------------------------------------------------------------------------- */
 
 static void reply_chunk(struct client_pending *p, uint32_t rtype, struct chunk_master *cm,
@@ -269,6 +297,17 @@ static void undo(struct cc_flow *f)
 
 static void truncate_finish(struct cc_flow *f);
 
+/* Other mounts with the file open learn the slot's new chunk. */
+static void notify_flow(const struct cc_flow *f)
+{
+	bool trunc = f->how == HOW_TRUNC || f->how == HOW_DUPTRUNC;
+	struct client_change ch = {.chunk = true, .index = f->r.index, .chunkid = f->id,
+				   .version = f->version,
+				   .length = trunc ? f->r.length : f->file_length,
+				   .truncated = trunc};
+	client_notify_change(f->svc, f->session, f->r.ino, &ch);
+}
+
 static void on_job_done(void *ctx, const struct cm_result *r)
 {
 	struct cc_flow *f = ctx;
@@ -292,6 +331,7 @@ static void on_job_done(void *ctx, const struct cm_result *r)
 	reply_chunk(f->p, MATOCL_FUSE_WRITE_CHUNK, cm, f->file_length, f->id, f->version,
 		    r->ok_csid, r->ok);
 	f->p = NULL;
+	notify_flow(f);
 	flow_end(f);
 }
 
@@ -316,6 +356,7 @@ static void on_decided(void *ctx, const struct meta_result *res)
 		reply_chunk(f->p, MATOCL_FUSE_WRITE_CHUNK, cm, f->file_length, f->id, f->version,
 			    f->cs, f->ncs);
 		f->p = NULL;
+		notify_flow(f);
 		flow_end(f);
 		return;
 	case HOW_NEW:
@@ -362,6 +403,7 @@ static void truncate_finish(struct cc_flow *f)
 			       .creds = {.uid = f->r.uid, .gcnt = 1, .gids = gid}};
 	client_propose_for(f->svc, f->p, &cmd);
 	f->p = NULL;
+	notify_flow(f);
 	struct meta_chunk_op o = {.id = f->id, .version = f->version, .oldversion = f->version};
 	if (propose_op(f, MCH_VERSION, &o, on_quiet, NULL) < 0)
 		LOG_WARN("chunk %016llx: unlock not proposed", (unsigned long long)f->id);
@@ -620,30 +662,70 @@ void client_write_chunk(struct client_session *s, const struct cl_request *req)
 	start(s, req, &r);
 }
 
+struct end_ctx {
+	struct client_pending *p;
+	struct client_service *svc;
+	uint32_t session, ino, index;
+	uint64_t chunkid, before;
+	bool has_index;
+};
+
 static void on_end_applied(void *ctx, const struct meta_result *res)
 {
-	struct client_pending *p = ctx;
-	reply_status_p(p, res->err < 0 ? proto_status_from_err(res->err) : MFS_STATUS_OK);
+	struct end_ctx *e = ctx;
+	reply_status_p(e->p, res->err < 0 ? proto_status_from_err(res->err) : MFS_STATUS_OK);
+	if (res->err == 0 && e->svc->cm != NULL) {
+		struct client_change ch = {.chunk = e->has_index, .index = e->index,
+					   .chunkid = e->chunkid, .length = res->attr.length};
+		MDB_txn *txn;
+		struct meta_chunk c;
+		if (e->has_index && state_read(e->svc->st, &txn) == 0) {
+			if (meta_chunk_get(store(e->svc), txn, e->chunkid, &c) == 0)
+				ch.version = c.version;
+			meta_txn_abort(txn);
+		}
+		if (e->has_index || res->attr.length > e->before)
+			client_notify_change(e->svc, e->session, e->ino, &ch);
+	}
+	/* The chunk is unlocked: requests waiting on it go on. */
+	on_wake(e->svc);
+	free(e);
 }
 
 void client_write_chunk_end(struct client_session *s, const struct cl_request *req)
 {
 	const struct cl_write_chunk_end *e = &req->write_chunk_end;
 	struct client_pending *p = client_pending_new(s, req->type, req->msgid);
-	if (p == NULL) {
+	struct end_ctx *ec = p ? calloc(1, sizeof(*ec)) : NULL;
+	if (ec == NULL) {
+		if (p)
+			client_pending_free(p);
 		proto_cl_put_status(&s->out, req->type + 1, req->msgid, MFS_STATUS_OUTOFMEMORY);
 		client_send(s);
 		return;
+	}
+	uint32_t ino = real_ino(s, e->inode);
+	*ec = (struct end_ctx){.p = p, .svc = s->svc, .session = s->rec.id, .ino = ino,
+			       .index = e->chunkindex, .chunkid = e->chunkid,
+			       .has_index = e->has_chunkindex};
+	MDB_txn *txn;
+	struct meta_inode n;
+	if (state_read(s->svc->st, &txn) == 0) {
+		if (meta_inode_get(store(s->svc), txn, ino, &n) == 0)
+			ec->before = n.length;
+		meta_txn_abort(txn);
 	}
 	struct meta_chunk_op o = {.id = e->chunkid};
 	uint8_t data[META_CHUNK_OP_LEN];
 	meta_chunk_op_encode(&o, data);
 	struct meta_cmd cmd = {.kind = MC_CHUNK, .smode = MCH_END, .session = s->rec.id,
-			       .ino = real_ino(s, e->inode), .value = e->chunkindex,
+			       .ino = ino, .value = e->chunkindex,
 			       .length = e->length, .data = {data, sizeof(data)}};
-	int rc = state_propose(s->svc->st, &cmd, on_end_applied, p);
-	if (rc < 0)
+	int rc = state_propose(s->svc->st, &cmd, on_end_applied, ec);
+	if (rc < 0) {
 		reply_status_p(p, proto_status_from_err(rc));
+		free(ec);
+	}
 }
 
 bool client_truncate_chunk(struct client_session *s, const struct cl_request *req,

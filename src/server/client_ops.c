@@ -233,9 +233,13 @@ static void on_applied(void *ctx, const struct meta_result *res)
 	case CLTOMA_FUSE_RMDIR:
 		proto_cl_put_removed(w, rtype, p->msgid, ino);
 		break;
-	case CLTOMA_FUSE_TRUNCATE:
+	case CLTOMA_FUSE_TRUNCATE: {
 		proto_cl_put_truncate(w, p->msgid, res->prevlength, &a);
+		struct client_change ch = {.length = res->attr.length};
+		if (res->attr.length != res->prevlength)
+			client_notify_change(s->svc, s->rec.id, res->ino, &ch);
 		break;
+	}
 	case CLTOMA_FUSE_SETTRASHTIME:
 	case CLTOMA_FUSE_SETSCLASS:
 	case CLTOMA_FUSE_SETEATTR:
