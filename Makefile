@@ -5,7 +5,7 @@
 #   make test       deps, both builds, unit tests (ASan), integration tests
 #   make fuzz       libFuzzer targets in build-fuzz/ (clang-14)
 #   make bench      benchmark programs in build/bench/
-#   make demo       mdsd with a stock mfsmount on it (make demo-stop ends it)
+#   make demo       mdsd, a stock chunkserver and a stock mfsmount (make demo-stop ends it)
 #   make deps       installs the Debian packages the build and tests need
 
 CC        := gcc
