@@ -1149,6 +1149,13 @@ static int snap_node(struct snap *w, uint32_t src_ino, struct meta_inode *parent
 			return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
 		if ((src.type == MT_DIR) != (ex.type == MT_DIR))
 			return -MDS_EPERM;
+		/* Onto itself, or a directory merged into a tree holding the
+		 * source: refused (the copy would destroy or flag what it
+		 * copies; the stock master's answer was not captured). */
+		if (ex.ino == src.ino)
+			return -MDS_EINVAL;
+		if (src.type == MT_DIR && (rc = check_not_below(s, w->txn, ex.ino, src.ino)) < 0)
+			return rc;
 		if (src.type == MT_DIR) {
 			/* Merge: the directory takes the source's attributes. */
 			uint8_t flags = ex.flags;
@@ -1362,6 +1369,7 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 	case MC_SETFACL: return op_setfacl(s, txn, c, res);
 	case MC_CHUNK: return meta_chunk_apply(s, txn, c, res);
 	case MC_SNAPSHOT: return op_snapshot(s, txn, c, res);
+	case MC_APPEND: return meta_chunk_append(s, txn, c, res);
 	case MC_QUOTA:
 		res->ino = c->ino;
 		return meta_quota_control(s, txn, c->ino, c->smode, c->flags, c->value,

@@ -4,6 +4,7 @@
 #include "base/bytes.h"
 #include "base/err.h"
 #include "meta/inode.h"
+#include "meta/perm.h"
 #include "meta/quota.h"
 
 #include <stdlib.h>
@@ -543,4 +544,82 @@ int meta_chunk_apply(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *
 	case MCH_SETVERSION: return op_setversion(s, txn, &op);
 	default: return -MDS_EINVAL;
 	}
+}
+
+/* ---- APPEND_SLICE (docs/spec-notes/appendchunks.md) ---------------------------------- */
+
+int meta_chunk_append(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		      struct meta_result *res)
+{
+	if (c->data.len != 13)
+		return -MDS_EINVAL;
+	uint32_t srcino = be32_get(c->data.p);
+	uint8_t flags = c->data.p[4];
+	uint32_t from_arg = be32_get(c->data.p + 5), to_arg = be32_get(c->data.p + 9);
+	struct meta_inode dst, src;
+	int rc;
+	if (c->ino == 0 || srcino == 0)
+		return -MDS_ENOENT;
+	if ((rc = meta_inode_get(s, txn, c->ino, &dst)) < 0 ||
+	    (rc = meta_inode_get(s, txn, srcino, &src)) < 0)
+		return rc;
+	if (c->ino == srcino)
+		return -MDS_EINVAL;
+	if (dst.type != MT_FILE || src.type != MT_FILE)
+		return -MDS_EPERM;
+	if ((rc = meta_perm_check(s, txn, &src, &c->creds, PERM_R)) < 0 ||
+	    (rc = meta_perm_check(s, txn, &dst, &c->creds, PERM_W)) < 0)
+		return rc;
+	uint64_t n = (src.length + META_CHUNK_SIZE - 1) >> META_CHUNK_BITS;
+	int64_t from = (flags & APPEND_FROM_END) ? (int64_t)n - from_arg : from_arg;
+	int64_t to = (flags & APPEND_TO_END) ? (int64_t)n - to_arg : to_arg;
+	from = from < 0 ? 0 : from > (int64_t)n ? (int64_t)n : from;
+	to = to < 0 ? 0 : to > (int64_t)n ? (int64_t)n : to;
+	res->ino = dst.ino;
+	res->attr = dst;
+	if (from >= to)
+		return 0;                /* nothing to append: nothing changes */
+	uint64_t start = (dst.length + META_CHUNK_SIZE - 1) >> META_CHUNK_BITS;
+	if (start + (uint64_t)(to - from) > (uint64_t)META_CHUNK_MAX_INDEX + 1)
+		return -MDS_EINVAL;
+	struct copy_ctx x = {0};
+	rc = meta_chunk_file_walk(s, txn, srcino, collect_slot, &x);
+	for (size_t i = 0; rc == 0 && i < x.n; i++) {
+		if (x.idx[i] < from || x.idx[i] >= to)
+			continue;
+		uint32_t at = (uint32_t)(start + (x.idx[i] - (uint64_t)from));
+		uint64_t old;
+		struct meta_chunk ch;
+		if ((rc = meta_chunk_slot(s, txn, dst.ino, at, &old)) < 0)
+			break;
+		if (old != 0 && (rc = chunk_unref(s, txn, old)) < 0)
+			break;
+		if ((rc = meta_chunk_get(s, txn, x.ids[i], &ch)) < 0)
+			break;
+		ch.refs++;
+		if ((rc = chunk_put(s, txn, &ch)) < 0)
+			break;
+		rc = slot_put(s, txn, dst.ino, at, x.ids[i]);
+	}
+	free(x.idx);
+	free(x.ids);
+	if (rc < 0)
+		return rc;
+	uint32_t now = meta_cmd_now(c);
+	struct meta_inode before = dst;
+	dst.length = start * META_CHUNK_SIZE +
+		     ((uint64_t)to == n ? src.length - (uint64_t)from * META_CHUNK_SIZE
+				       : (uint64_t)(to - from) * META_CHUNK_SIZE);
+	dst.atime = dst.mtime = now;
+	dst.eattr &= (uint8_t)~EATTR_SNAPSHOT;
+	dst.stamp = c->stamp;
+	if ((rc = meta_quota_resize(s, txn, &before, &dst, now, true)) < 0 ||
+	    (rc = meta_inode_put(s, txn, &dst)) < 0)
+		return rc;
+	src.atime = now;
+	src.stamp = c->stamp;
+	if ((rc = meta_inode_put(s, txn, &src)) < 0)
+		return rc;
+	res->attr = dst;
+	return 0;
 }

@@ -112,6 +112,17 @@ typedef int (*meta_chunk_slot_fn)(void *arg, uint32_t index, uint64_t id);
 int meta_chunk_file_walk(struct meta_store *s, MDB_txn *txn, uint32_t ino,
 			 meta_chunk_slot_fn fn, void *arg);
 
+/* APPEND_SLICE flags: the slice bounds count from the source's end. */
+#define APPEND_FROM_END 0x01
+#define APPEND_TO_END   0x02
+
+/* MC_APPEND (mfsappendchunks): ino gets the chunks [from, to) of the source
+ * (cmd.data = src:32 flags:8 from:32 to:32), from its own next chunk
+ * boundary on, sharing them (copy-on-write); its length grows by whole
+ * chunks, or by the source's real tail when the slice ends at its end. */
+int meta_chunk_append(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		      struct meta_result *res);
+
 /* Applies an MC_CHUNK command (meta_apply dispatches here). */
 int meta_chunk_apply(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 		     struct meta_result *res);

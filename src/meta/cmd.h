@@ -51,6 +51,7 @@ enum meta_cmd_kind {
 	MC_LOCK_CANCEL_NODE,  /* the waiters the proposing node (stamp.node) queued: it restarted */
 	MC_CHUNK,           /* session ino value(chunk index) smode(MCH_*) length data(meta_chunk_op): meta/chunk.h */
 	MC_SNAPSHOT,        /* ino(source; 0 to remove) parent name smode(SNAP_*) umask data(new inodes, 4 bytes each) */
+	MC_APPEND,          /* ino(destination) data(src:32 flags:8 from:32 to:32): meta/chunk.h */
 	MC_KIND_MAX_
 };
 

@@ -806,6 +806,11 @@ void client_check(struct client_session *s, const struct cl_request *req)
 	if (rc == 0 && !q->has_chunkindex) {
 		struct check_walk w = {.cm = cm, .st = store(svc), .txn = txn};
 		rc = meta_chunk_file_walk(store(svc), txn, n.ino, check_slot, &w);
+		/* Slots up to the length that hold nothing are holes too (the
+		 * tools then print them "empty"). */
+		uint64_t slots = (n.length + META_CHUNK_SIZE - 1) >> META_CHUNK_BITS;
+		if (rc == 0 && slots > w.next)
+			w.counts[MFS_CHECK_COUNT_EMPTY] += (uint32_t)(slots - w.next);
 		if (rc == 0)
 			proto_cl_put_check(&s->out, req->msgid, w.counts);
 	} else if (rc == 0) {

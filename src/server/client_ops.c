@@ -233,6 +233,14 @@ static void on_applied(void *ctx, const struct meta_result *res)
 	case CLTOMA_FUSE_RMDIR:
 		proto_cl_put_removed(w, rtype, p->msgid, ino);
 		break;
+	case CLTOMA_FUSE_APPEND_SLICE: {
+		/* Every mount with the file open, the caller's included, learns
+		 * the new length before the reply (as stock does). */
+		struct client_change ch = {.length = res->attr.length};
+		client_notify_change(s->svc, 0, res->ino, &ch);
+		proto_cl_put_status(w, rtype, p->msgid, MFS_STATUS_OK);
+		break;
+	}
 	case CLTOMA_FUSE_TRUNCATE: {
 		proto_cl_put_truncate(w, p->msgid, res->prevlength, &a);
 		struct client_change ch = {.length = res->attr.length};
@@ -1312,6 +1320,33 @@ static void op_snapshot(struct client_session *s, const struct cl_request *req)
 	free(inos);
 }
 
+/* APPEND_SLICE (mfsappendchunks). The old even form appends nothing on
+ * the stock master either (docs/spec-notes/appendchunks.md). */
+static void op_append_slice(struct client_session *s, const struct cl_request *req)
+{
+	const struct cl_append_slice *t = &req->append_slice;
+	if (readonly(s, req) || disabled(s, req, MFS_DISABLE_WRITE))
+		return;
+	if (!t->has_slice) {
+		reply_status(s, req, MFS_STATUS_OK);
+		return;
+	}
+	struct creds c;
+	if (creds_make(s, &t->cr, &c) < 0) {
+		reply_err(s, req, -MDS_ENOMEM);
+		return;
+	}
+	uint8_t data[13];
+	be32_put(data, real_ino(s, t->srcinode));
+	data[4] = t->flags;
+	be32_put(data + 5, t->slice_from);
+	be32_put(data + 9, t->slice_to);
+	struct meta_cmd cmd = {.kind = MC_APPEND, .creds = c.mc, .ino = real_ino(s, t->inode),
+			       .data = {data, sizeof(data)}};
+	propose(s, req, &cmd);
+	creds_done(&c);
+}
+
 /* UNDEL: the directories the stored path may need get their inode numbers
  * here, before the command is proposed. */
 static void op_undel(struct client_session *s, const struct cl_request *req)
@@ -1533,6 +1568,9 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 	case CLTOMA_FUSE_SNAPSHOT:
 		op_snapshot(s, req);
 		return;
+	case CLTOMA_FUSE_APPEND_SLICE:
+		op_append_slice(s, req);
+		return;
 	case CLTOMA_FUSE_FLOCK:
 		client_flock(s, req);
 		return;
@@ -1540,7 +1578,7 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		client_posix_lock(s, req);
 		return;
 	default:
-		/* APPEND_SLICE, REPAIR, ARCHCTL: not yet. */
+		/* REPAIR, ARCHCTL: not yet. */
 		reply_status(s, req, MFS_STATUS_ENOTSUP);
 		return;
 	}
