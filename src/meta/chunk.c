@@ -275,19 +275,15 @@ static int collect_slot(void *arg, uint32_t index, uint64_t id)
 	return 0;
 }
 
+static int share_slot(struct meta_store *s, MDB_txn *txn, uint32_t ino, uint32_t at,
+		      uint64_t id);
+
 int meta_chunk_copy_file(struct meta_store *s, MDB_txn *txn, uint32_t src, uint32_t dst)
 {
 	struct copy_ctx x = {0};
 	int rc = meta_chunk_file_walk(s, txn, src, collect_slot, &x);
-	for (size_t i = 0; rc == 0 && i < x.n; i++) {
-		struct meta_chunk c;
-		if ((rc = meta_chunk_get(s, txn, x.ids[i], &c)) < 0)
-			break;
-		c.refs++;
-		if ((rc = chunk_put(s, txn, &c)) < 0)
-			break;
-		rc = slot_put(s, txn, dst, x.idx[i], x.ids[i]);
-	}
+	for (size_t i = 0; rc == 0 && i < x.n; i++)
+		rc = share_slot(s, txn, dst, x.idx[i], x.ids[i]);
 	free(x.idx);
 	free(x.ids);
 	return rc;
@@ -324,6 +320,39 @@ int meta_chunk_gc_walk(struct meta_store *s, MDB_txn *txn, uint64_t after,
 	if (rc != 0)
 		return rc;
 	return mrc == 0 || mrc == MDB_NOTFOUND ? 0 : meta_err_from_mdb(mrc);
+}
+
+/* Stores file n with a new length (and the snapshot bit cleared when
+ * clear_snap), charged to its quotas (refused beyond a limit when check). */
+static int file_resize(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
+		       struct meta_inode *n, uint64_t length, bool clear_snap, bool check)
+{
+	struct meta_inode before = *n;
+	n->length = length;
+	if (clear_snap)
+		n->eattr &= (uint8_t)~EATTR_SNAPSHOT;   /* written: no snapshot any more */
+	n->stamp = c->stamp;
+	int rc = meta_quota_resize(s, txn, &before, n, meta_cmd_now(c), check);
+	return rc < 0 ? rc : meta_inode_put(s, txn, n);
+}
+
+/* Slot (ino, at) names chunk id, one more reference (what it named before
+ * loses one). */
+static int share_slot(struct meta_store *s, MDB_txn *txn, uint32_t ino, uint32_t at, uint64_t id)
+{
+	uint64_t old;
+	struct meta_chunk ch;
+	int rc;
+	if ((rc = meta_chunk_slot(s, txn, ino, at, &old)) < 0)
+		return rc;
+	if (old != 0 && (rc = chunk_unref(s, txn, old)) < 0)
+		return rc;
+	if ((rc = meta_chunk_get(s, txn, id, &ch)) < 0)
+		return rc;
+	ch.refs++;
+	if ((rc = chunk_put(s, txn, &ch)) < 0)
+		return rc;
+	return slot_put(s, txn, ino, at, id);
 }
 
 /* ---- apply ------------------------------------------------------------------------ */
@@ -375,16 +404,9 @@ static int op_new(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 	if (seq > next && (rc = meta_counter_put(s, txn, META_NEXT_CHUNK, seq)) < 0)
 		return rc;
 	uint64_t start = (uint64_t)c->value << META_CHUNK_BITS;
-	if (n.length < start || (n.eattr & EATTR_SNAPSHOT)) {
-		struct meta_inode before = n;
-		if (n.length < start)
-			n.length = start;
-		n.eattr &= (uint8_t)~EATTR_SNAPSHOT;   /* written: no snapshot any more */
-		n.stamp = c->stamp;
-		if ((rc = meta_quota_resize(s, txn, &before, &n, meta_cmd_now(c), true)) < 0 ||
-		    (rc = meta_inode_put(s, txn, &n)) < 0)
-			return rc;
-	}
+	if ((n.length < start || (n.eattr & EATTR_SNAPSHOT)) &&
+	    (rc = file_resize(s, txn, c, &n, n.length < start ? start : n.length, true, true)) < 0)
+		return rc;
 	res->ino = n.ino;
 	res->attr = n;
 	return 0;
@@ -457,14 +479,9 @@ static int op_undo(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 	/* The length MCH_NEW raised to the slot's start goes back to what the
 	 * proposer saw (cmd.length), if nothing moved it since. */
 	uint64_t start = (uint64_t)c->value << META_CHUNK_BITS;
-	if (n.length == start && c->length < start) {
-		struct meta_inode before = n;
-		n.length = c->length;
-		n.stamp = c->stamp;
-		if ((rc = meta_quota_resize(s, txn, &before, &n, meta_cmd_now(c), false)) < 0 ||
-		    (rc = meta_inode_put(s, txn, &n)) < 0)
-			return rc;
-	}
+	if (n.length == start && c->length < start &&
+	    (rc = file_resize(s, txn, c, &n, c->length, false, false)) < 0)
+		return rc;
 	res->ino = n.ino;
 	res->attr = n;
 	return 0;
@@ -486,15 +503,9 @@ static int op_end(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 	}
 	if ((rc = load_file(s, txn, c->ino, &n)) < 0)
 		return rc;
-	if (c->length > n.length) {
-		/* Written already: charged, never refused. */
-		struct meta_inode before = n;
-		n.length = c->length;
-		n.stamp = c->stamp;
-		if ((rc = meta_quota_resize(s, txn, &before, &n, meta_cmd_now(c), false)) < 0 ||
-		    (rc = meta_inode_put(s, txn, &n)) < 0)
-			return rc;
-	}
+	/* Written already: charged, never refused. */
+	if (c->length > n.length && (rc = file_resize(s, txn, c, &n, c->length, false, false)) < 0)
+		return rc;
 	res->ino = n.ino;
 	res->attr = n;
 	return 0;
@@ -584,37 +595,20 @@ int meta_chunk_append(struct meta_store *s, MDB_txn *txn, const struct meta_cmd 
 		return -MDS_EINVAL;
 	struct copy_ctx x = {0};
 	rc = meta_chunk_file_walk(s, txn, srcino, collect_slot, &x);
-	for (size_t i = 0; rc == 0 && i < x.n; i++) {
-		if (x.idx[i] < from || x.idx[i] >= to)
-			continue;
-		uint32_t at = (uint32_t)(start + (x.idx[i] - (uint64_t)from));
-		uint64_t old;
-		struct meta_chunk ch;
-		if ((rc = meta_chunk_slot(s, txn, dst.ino, at, &old)) < 0)
-			break;
-		if (old != 0 && (rc = chunk_unref(s, txn, old)) < 0)
-			break;
-		if ((rc = meta_chunk_get(s, txn, x.ids[i], &ch)) < 0)
-			break;
-		ch.refs++;
-		if ((rc = chunk_put(s, txn, &ch)) < 0)
-			break;
-		rc = slot_put(s, txn, dst.ino, at, x.ids[i]);
-	}
+	for (size_t i = 0; rc == 0 && i < x.n; i++)
+		if (x.idx[i] >= from && x.idx[i] < to)
+			rc = share_slot(s, txn, dst.ino,
+					(uint32_t)(start + (x.idx[i] - (uint64_t)from)), x.ids[i]);
 	free(x.idx);
 	free(x.ids);
 	if (rc < 0)
 		return rc;
 	uint32_t now = meta_cmd_now(c);
-	struct meta_inode before = dst;
-	dst.length = start * META_CHUNK_SIZE +
-		     ((uint64_t)to == n ? src.length - (uint64_t)from * META_CHUNK_SIZE
-				       : (uint64_t)(to - from) * META_CHUNK_SIZE);
 	dst.atime = dst.mtime = now;
-	dst.eattr &= (uint8_t)~EATTR_SNAPSHOT;
-	dst.stamp = c->stamp;
-	if ((rc = meta_quota_resize(s, txn, &before, &dst, now, true)) < 0 ||
-	    (rc = meta_inode_put(s, txn, &dst)) < 0)
+	uint64_t len = start * META_CHUNK_SIZE +
+		       ((uint64_t)to == n ? src.length - (uint64_t)from * META_CHUNK_SIZE
+					 : (uint64_t)(to - from) * META_CHUNK_SIZE);
+	if ((rc = file_resize(s, txn, c, &dst, len, true, true)) < 0)
 		return rc;
 	src.atime = now;
 	src.stamp = c->stamp;

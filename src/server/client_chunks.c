@@ -423,34 +423,33 @@ static int check_chunk(struct chunk_master *cm, const struct meta_chunk *c, uint
 	return 0;
 }
 
-static int load(struct client_service *svc, MDB_txn *txn, const struct cc_req *r,
-		struct meta_inode *n, struct meta_chunk *c, uint64_t *id)
+/* The file, the chunk in the request's slot (*id 0: a hole) and its record. */
+static int load(struct client_service *svc, const struct cc_req *r, struct meta_inode *n,
+		struct meta_chunk *c, uint64_t *id)
 {
-	int rc = meta_inode_get(store(svc), txn, r->ino, n);
+	MDB_txn *txn;
+	*id = 0;
+	int rc = state_read(svc->st, &txn);
 	if (rc < 0)
 		return rc;
-	if (n->type != MT_FILE)
-		return -MDS_EPERM;
-	if ((rc = meta_chunk_slot(store(svc), txn, r->ino, r->index, id)) < 0)
-		return rc;
-	if (*id != 0 && (rc = meta_chunk_get(store(svc), txn, *id, c)) < 0)
-		return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
-	return 0;
+	if ((rc = meta_inode_get(store(svc), txn, r->ino, n)) == 0 && n->type != MT_FILE)
+		rc = -MDS_EPERM;
+	if (rc == 0)
+		rc = meta_chunk_slot(store(svc), txn, r->ino, r->index, id);
+	if (rc == 0 && *id != 0 && (rc = meta_chunk_get(store(svc), txn, *id, c)) == -MDS_ENOENT)
+		rc = -MDS_ECORRUPT;
+	meta_txn_abort(txn);
+	return rc;
 }
 
 static void attempt_read(struct client_service *svc, struct client_pending *p,
 			 const struct cc_req *r, uint64_t since_ms)
 {
 	struct chunk_master *cm = svc->cm;
-	MDB_txn *txn;
 	struct meta_inode n;
 	struct meta_chunk c;
-	uint64_t id = 0;
-	int rc = state_read(svc->st, &txn);
-	if (rc == 0) {
-		rc = load(svc, txn, r, &n, &c, &id);
-		meta_txn_abort(txn);
-	}
+	uint64_t id;
+	int rc = load(svc, r, &n, &c, &id);
 	if (rc < 0) {
 		reply_status_p(p, proto_status_from_err(rc));
 		return;
@@ -494,15 +493,10 @@ static void decide(struct client_service *svc, struct client_pending *p, const s
 		   uint64_t since_ms, bool trunc)
 {
 	struct chunk_master *cm = svc->cm;
-	MDB_txn *txn;
 	struct meta_inode n;
 	struct meta_chunk c;
-	uint64_t id = 0;
-	int rc = state_read(svc->st, &txn);
-	if (rc == 0) {
-		rc = load(svc, txn, r, &n, &c, &id);
-		meta_txn_abort(txn);
-	}
+	uint64_t id;
+	int rc = load(svc, r, &n, &c, &id);
 	if (rc == 0 && (n.eattr & EATTR_IMMUTABLE))
 		rc = -MDS_EPERM;
 	if (rc < 0) {
