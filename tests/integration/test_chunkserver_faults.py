@@ -409,36 +409,82 @@ def test_replies_to_operations_never_sent_are_not_copies(cluster_factory, harnes
 
 # ---- 2. a chunkserver killed mid-write ---------------------------------------------------
 
-class Writer(threading.Thread):
-    """Writes `blocks` MiB blocks of block(tag, i) to path, fsync every 8."""
+WRITER = r"""
+import hashlib, os, sys
+path, tag, blocks = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def out(*a):
+    print(*a, flush=True)
+try:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        for i in range(blocks):
+            data = hashlib.shake_256(f"{tag}:{i}".encode()).digest(1 << 20)
+            n = os.write(fd, data)
+            assert n == len(data), f"short write {n}"
+            out("written", i + 1)
+            if (i + 1) % 8 == 0:
+                os.fsync(fd)
+                out("synced", i + 1)
+        os.fsync(fd)
+        out("synced", blocks)
+    finally:
+        os.close(fd)
+    out("done")
+except Exception as e:
+    out("error", repr(e))
+"""
+
+
+class Writer:
+    """Writes `blocks` MiB blocks of block(tag, i) to path, fsync every 8.
+
+    A process of its own, not a thread: a thread of the test process with
+    a file open on the mount would make every fork of the test process
+    (starting a chunkserver) close that file in the child, and the close
+    (a FUSE flush) waits for the very chunkserver being started."""
 
     def __init__(self, path, tag, blocks):
-        super().__init__(daemon=True)
         self.path, self.tag, self.blocks = path, tag, blocks
         self.written = 0          # blocks write() accepted
         self.synced = 0           # blocks covered by a successful fsync
         self.error = None
         self.done = False
+        self.proc = None
+        self.reader = None
 
-    def run(self):
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", "-c", WRITER, str(self.path), self.tag,
+             str(self.blocks)], stdout=subprocess.PIPE, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            word, _, rest = line.strip().partition(" ")
+            if word == "written":
+                self.written = int(rest)
+            elif word == "synced":
+                self.synced = int(rest)
+            elif word == "done":
+                self.done = True
+            elif word == "error":
+                self.error = rest
+
+    def is_alive(self):
+        return self.proc.poll() is None or self.reader.is_alive()
+
+    def join(self, timeout):
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                for i in range(self.blocks):
-                    data = block(self.tag, i)
-                    n = os.write(fd, data)
-                    assert n == len(data), f"short write {n}"
-                    self.written = i + 1
-                    if (i + 1) % 8 == 0:
-                        os.fsync(fd)
-                        self.synced = i + 1
-                os.fsync(fd)
-                self.synced = self.blocks
-            finally:
-                os.close(fd)
-            self.done = True
-        except Exception as e:     # the writer's view of the failure
-            self.error = e
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return
+        self.reader.join(timeout)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def check_blocks(path, tag, count):
@@ -476,7 +522,9 @@ def test_a_chunkserver_killed_mid_write(cluster_factory, goal):
         victim.start()
         victim.wait_registered()
     w.join(400)
-    assert not w.is_alive(), "the writer hung"
+    if w.is_alive():
+        w.kill()
+        pytest.fail("the writer hung")
     assert master.proc.alive(), "the master died"
     if goal == 2:
         victim.start()
