@@ -68,6 +68,10 @@ static int config_committed(struct cons_group *g, uint64_t index, const struct w
 	raft_configuration_init(&ev.configuration.conf);
 	if ((rc = raft_configuration_decode(&buf, &ev.configuration.conf)) != 0)
 		return cons_grp_fail(g, cons_raft_err(rc), "cannot decode a configuration entry");
+	/* Told before the step: libraft takes the configuration, and a leader
+	 * that removed itself steps down in it. */
+	cons_grp_conf_tell(g, index, &ev.configuration.conf);
+	cons_grp_member_committed(g, index);
 	if ((rc = cons_grp_step(g, &ev)) != 0)
 		return cons_grp_fail(g, rc, "configuration change");
 	return 0;
@@ -85,16 +89,6 @@ static int entry_term(struct cons_group *g, uint64_t index, uint64_t *term)
 	return 0;
 }
 
-static bool peer_live(const struct cons_group *g, uint64_t id)
-{
-	uint64_t window = 4 * (uint64_t)g->node->opt.election_timeout_ms;
-
-	for (size_t i = 0; i < g->npeers; i++)
-		if (g->peers[i].id == id)
-			return g->node->now - g->peers[i].seen_ms <= window;
-	return false;
-}
-
 /* The highest index the WAL may compact up to after a snapshot at s. */
 static uint64_t compaction_point(struct cons_group *g, uint64_t s)
 {
@@ -107,7 +101,7 @@ static uint64_t compaction_point(struct cons_group *g, uint64_t s)
 	for (unsigned i = 0; i < r->configuration.n; i++) {
 		const struct raft_server *sv = &r->configuration.servers[i];
 		raft_index match;
-		if (sv->id == g->self_id || sv->role == RAFT_SPARE || !peer_live(g, sv->id))
+		if (sv->id == g->self_id || sv->role == RAFT_SPARE || !cons_grp_peer_live(g, sv->id))
 			continue;
 		if (raft_match_index(r, sv->id, &match) != 0)
 			continue;

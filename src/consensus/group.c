@@ -233,6 +233,7 @@ int cons_grp_start(struct cons_group *g)
 		have_snap = false;
 		ev.start.metadata = &md;
 		g->snap_index = snap.index;
+		cons_grp_conf_tell(g, snap.conf_index, &snap.conf);
 	}
 	g->mark = st.mark_index;
 	g->walked = st.mark_index;
@@ -336,6 +337,7 @@ void cons_group_close(struct cons_group *g)
 		return;
 	/* A lost() callback proposing again is refused from here on. */
 	g->started = false;
+	cons_grp_member_lost(g);
 	while (cons_fifo_len(&g->pending) > 0) {
 		struct cons_pending *p = cons_fifo_front(&g->pending);
 		void *ctx = p->ctx;
@@ -383,8 +385,8 @@ int cons_group_bootstrap(struct cons_group *g, const struct raft_configuration *
 	return 0;
 }
 
-static int submit(struct cons_group *g, enum raft_entry_type type, const void *data, size_t len,
-		  void *ctx, uint64_t *index)
+int cons_grp_submit(struct cons_group *g, enum raft_entry_type type, const void *data,
+		    size_t len, void *ctx, uint64_t *index)
 {
 	static const uint8_t barrier_data[8];
 	struct raft *r = &g->raft;
@@ -438,12 +440,12 @@ static int submit(struct cons_group *g, enum raft_entry_type type, const void *d
 int cons_group_propose(struct cons_group *g, const void *data, size_t len, void *ctx,
 		       uint64_t *index)
 {
-	return submit(g, RAFT_COMMAND, data, len, ctx, index);
+	return cons_grp_submit(g, RAFT_COMMAND, data, len, ctx, index);
 }
 
 int cons_group_barrier(struct cons_group *g, void *ctx, uint64_t *index)
 {
-	return submit(g, RAFT_BARRIER, NULL, 0, ctx, index);
+	return cons_grp_submit(g, RAFT_BARRIER, NULL, 0, ctx, index);
 }
 
 static void drop_payload(struct raft_message *m)
@@ -471,6 +473,16 @@ static void peer_seen(struct cons_group *g, uint64_t id)
 		return; /* only costs an earlier compaction */
 	g->peers = p;
 	g->peers[g->npeers++] = (struct cons_peer){.id = id, .seen_ms = g->node->now};
+}
+
+bool cons_grp_peer_live(const struct cons_group *g, uint64_t id)
+{
+	uint64_t window = 4 * (uint64_t)g->node->opt.election_timeout_ms;
+
+	for (size_t i = 0; i < g->npeers; i++)
+		if (g->peers[i].id == id)
+			return g->node->now - g->peers[i].seen_ms <= window;
+	return false;
 }
 
 static const char *address_of(const struct cons_group *g, uint64_t id)

@@ -125,6 +125,13 @@ struct cons_fsm {
 	/* Make the applied state durable (mdb_env_sync). Non-zero skips this
 	 * snapshot (logged; retried after another threshold). */
 	int (*checkpoint)(void *arg);
+	/* A configuration is committed (as this node learns it, in index
+	 * order, never the same index twice): every configuration entry once
+	 * it is committed and durable here, and, when the group starts from a
+	 * snapshot descriptor, the configuration the descriptor holds. conf is
+	 * valid during the call. On every node: the server learns the
+	 * members' addresses here. May be NULL. */
+	void (*config_changed)(void *arg, uint64_t index, const struct raft_configuration *conf);
 };
 
 enum cons_role {
@@ -250,6 +257,92 @@ int cons_group_receive(struct cons_group *g, uint64_t from_id, struct raft_messa
 void cons_group_status(struct cons_group *g, struct cons_status *out);
 
 uint32_t cons_group_id(const struct cons_group *g);
+
+/* ---- membership (leader only) ----
+ *
+ * One change at a time: while one is in progress (or a configuration
+ * entry of an earlier leader is not committed yet, or leadership is being
+ * transferred) add and remove fail with -MDS_EAGAIN. A change lives in the
+ * leader's memory only: if this node stops leading (or closes) before the
+ * change is committed it ends with -MDS_ENOTLEADER, though its entry may
+ * still commit through the next leader; the caller asks the new leader
+ * again (add and remove are idempotent).
+ *
+ * Adding: the server joins as a STANDBY (libraft replicates the log to
+ * stand-bys, not to spares; a stand-by never counts for quorum), the
+ * leader catches it up (libraft's catch-up rounds: it has caught up when
+ * a round that started at the leader's last index ended within an
+ * election timeout), then a second configuration entry makes it a voter.
+ * The change is done once that entry is committed. A catch-up round that
+ * libraft aborts (too slow, silent for 5 s) starts again while the server
+ * answers and its log grows or a snapshot is on its way to it; otherwise
+ * the change fails with -MDS_ETIMEDOUT and the server stays a stand-by (a
+ * later add promotes it).
+ *
+ * Removing: one configuration entry without the server; done once it is
+ * committed. A leader that removes itself keeps leading, without counting
+ * itself for quorum, until that entry commits, then steps down (Raft
+ * thesis 4.2.2: libraft does this when the entry commits); the others
+ * elect a leader after an election timeout. Transfer leadership first for
+ * a shorter gap. */
+
+/* Adds server id at address (a voter in the end, see above). 0 when the
+ * change started, or when id is already a voter at that address (nothing
+ * to do: the change status is left as it was). -MDS_EEXIST when id is in
+ * the configuration with another address, or another server has that
+ * address; -MDS_EINVAL for id 0 or an address that is empty or longer
+ * than 63 bytes; -MDS_ENOTLEADER; -MDS_EAGAIN (see above). */
+int cons_group_add(struct cons_group *g, uint64_t id, const char *address);
+
+/* Removes server id (voter, stand-by or spare). 0 when the change
+ * started, or when id is not in the configuration (nothing to do).
+ * -MDS_EINVAL when id is the last voter; -MDS_ENOTLEADER; -MDS_EAGAIN. */
+int cons_group_remove(struct cons_group *g, uint64_t id);
+
+/* Transfers leadership to voter id, or with id 0 to the voter with the
+ * highest match index (a live one on a tie). libraft sends it TimeoutNow
+ * (through the transport) once its log matches ours; it then stands for
+ * election at once and wins. Proposals and changes are refused
+ * (-MDS_ENOTLEADER, -MDS_EAGAIN) meanwhile; the transfer is abandoned
+ * after an election timeout. 0 when started (watch cons_group_status()'s
+ * leader_id); -MDS_ENOENT when id is not in the configuration or there
+ * is no other voter; -MDS_EINVAL when id is this node or not a voter;
+ * -MDS_EAGAIN when a transfer is in progress; -MDS_ENOTLEADER. */
+int cons_group_transfer(struct cons_group *g, uint64_t id);
+
+enum cons_change_kind {
+	CONS_CHANGE_NONE = 0,
+	CONS_CHANGE_ADD,
+	CONS_CHANGE_REMOVE,
+};
+
+/* The last membership change started on this node. */
+struct cons_change {
+	enum cons_change_kind kind;     /* NONE: none started yet */
+	uint64_t id;                    /* the server added or removed */
+	bool busy;                      /* still in progress */
+	int result;                     /* once done: 0 committed, or the error */
+	uint64_t index;                 /* its (last) configuration entry, 0: none yet */
+};
+void cons_group_change_status(struct cons_group *g, struct cons_change *out);
+
+struct cons_member {
+	uint64_t id;
+	char address[64];
+	int role;                   /* RAFT_VOTER, RAFT_STANDBY or RAFT_SPARE */
+	uint64_t match_index;       /* leader only: its log matches ours up to
+	                               here (this node: durable index); else 0 */
+	uint64_t last_contact_ms;   /* since a message from it last arrived here
+	                               (this node: 0); UINT64_MAX: never since
+	                               open. Meaningful on the leader, which
+	                               hears from everyone */
+	bool catching_up;           /* leader only: being caught up to join */
+};
+
+/* The members of the latest configuration (possibly not committed yet) in
+ * its order: fills out[0 .. min(n, max)) and returns n (0 before the
+ * group started). */
+size_t cons_group_members(struct cons_group *g, struct cons_member *out, size_t max);
 
 /* ---- message helpers (transports, tests) ---- */
 

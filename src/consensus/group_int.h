@@ -1,5 +1,6 @@
 /* consensus/group_int.h - internals shared by consensus/node.c, group.c,
- * step.c, apply.c and snapfile.c. Not for use outside consensus/.
+ * step.c, apply.c, member.c and snapfile.c. Not for use outside
+ * consensus/.
  *
  * Positions are WAL batch positions (wal.h): a record appended at position
  * p is durable once the node's durable position reaches p.
@@ -72,6 +73,20 @@ struct cons_peer {
 	uint64_t seen_ms;
 };
 
+/* The membership change this node leads (member.c). */
+enum cons_chg_phase {
+	CONS_CHG_IDLE = 0,
+	CONS_CHG_CATCH_UP,      /* add: the stand-by is being caught up */
+	CONS_CHG_COMMIT,        /* the final entry is appended: wait for commit */
+};
+
+struct cons_chg {
+	struct cons_change st;  /* what cons_group_change_status() reports */
+	enum cons_chg_phase phase;
+	uint64_t match;         /* add: the stand-by's match index when the
+	                           catch-up (re)started */
+};
+
 struct cons_node {
 	char *dir;
 	char *groups_dir;
@@ -118,6 +133,9 @@ struct cons_group {
 	struct cons_fifo done;      /* void *: barriers applied this run */
 	struct cons_peer *peers;
 	size_t npeers;
+	struct cons_chg chg;
+	bool advancing;         /* inside cons_grp_member_advance */
+	uint64_t conf_told;     /* last index given to fsm.config_changed */
 
 	/* Scratch buffers reused between calls. */
 	struct wal_record *recs;
@@ -146,6 +164,24 @@ int cons_grp_fail(struct cons_group *g, int err, const char *what);
 int cons_grp_durable(struct cons_group *g);
 int cons_grp_timeout(struct cons_group *g);
 int cons_raft_err(int rv);
+
+/* group.c: a RAFT_SUBMIT of one entry of ours (see cons_group_propose). */
+int cons_grp_submit(struct cons_group *g, enum raft_entry_type type, const void *data,
+		    size_t len, void *ctx, uint64_t *index);
+/* True when peer id was heard from in the last 4 election timeouts. */
+bool cons_grp_peer_live(const struct cons_group *g, uint64_t id);
+
+/* member.c: membership changes. */
+/* Moves the change on (catch-up finished: promote; aborted: retry or
+ * fail). Run after every step; does nothing when not leading. */
+void cons_grp_member_advance(struct cons_group *g);
+/* The configuration entry at index is committed (apply walk). */
+void cons_grp_member_committed(struct cons_group *g, uint64_t index);
+/* This node stopped leading (or closes): a change in progress ends. */
+void cons_grp_member_lost(struct cons_group *g);
+/* Tells fsm.config_changed about a committed configuration. */
+void cons_grp_conf_tell(struct cons_group *g, uint64_t index,
+			const struct raft_configuration *conf);
 
 /* apply.c: applies committed, durable entries (and maybe snapshots). */
 int cons_grp_apply(struct cons_group *g);

@@ -13,8 +13,10 @@
  *   3. MESSAGES: AppendEntries carry only a count; their entries are read
  *      from the WAL here. While a TERM_VOTE record is not durable, messages
  *      wait (deep-copied) in order until it is.
- *   4. STATE: on losing leadership, proposals not yet committed are lost.
+ *   4. STATE: on losing leadership, proposals not yet committed are lost,
+ *      and so is a membership change in progress.
  *   5. The next timeout, then applying what is committed and durable.
+ *   6. A membership change in progress moves on (consensus/member.c).
  * Debian's libraft is built without assertions (no __assert_fail in the
  * .so), so a broken rule is never caught there: it silently corrupts its
  * state. The comments below say which rule each step keeps.
@@ -286,6 +288,8 @@ static void state_changed(struct cons_group *g)
 				g->fsm.lost(g->fsm.arg, ctx);
 		}
 	}
+	if (g->was_leader && !leader)
+		cons_grp_member_lost(g);
 	if (leader != g->was_leader)
 		LOG_INFO("consensus: group %" PRIu32 ": node %" PRIu64 " %s in term %llu", g->id,
 			 g->self_id, leader ? "is leader" : "stepped down", r->current_term);
@@ -339,7 +343,10 @@ static int carry_out(struct cons_group *g, struct raft_update *u)
 	g->deadline = raft_timeout(r);
 	if (g->stored_ready > r->last_stored && (rc = report_persisted(g)) != 0)
 		return rc;
-	return cons_grp_apply(g);
+	if ((rc = cons_grp_apply(g)) != 0)
+		return rc;
+	cons_grp_member_advance(g);
+	return g->failed;
 }
 
 int cons_grp_step(struct cons_group *g, struct raft_event *ev)
