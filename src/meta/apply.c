@@ -17,6 +17,7 @@
 #include "meta/node.h"
 #include "meta/perm.h"
 #include "meta/quota.h"
+#include "meta/reqlog.h"
 #include "meta/session.h"
 #include "meta/trash.h"
 #include "meta/xattr.h"
@@ -1378,10 +1379,10 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 	}
 }
 
-int meta_apply_events(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
-		      struct meta_result *res, struct meta_lock_events *ev)
+/* The command in a child transaction of the batch. */
+static int apply_one(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
+		     struct meta_result *res, struct meta_lock_events *ev)
 {
-	memset(res, 0, sizeof(*res));
 	MDB_txn *txn;
 	int rc = meta_err_from_mdb(mdb_txn_begin(s->env, batch, 0, &txn));
 	if (rc < 0)
@@ -1402,6 +1403,34 @@ int meta_apply_events(struct meta_store *s, MDB_txn *batch, const struct meta_cm
 		return 0;
 	}
 	return meta_txn_commit(txn);
+}
+
+/* Client requests (meta/reqlog.h): a re-send of the request recorded for
+ * its (session, msgid) gets the recorded result and changes nothing;
+ * anything else is applied and its result, an error too, recorded for
+ * the session while the session exists (a command of a closed session
+ * would leave a row nothing deletes). */
+int meta_apply_events(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
+		      struct meta_result *res, struct meta_lock_events *ev)
+{
+	memset(res, 0, sizeof(*res));
+	if (c->req_session == 0)
+		return apply_one(s, batch, c, res, ev);
+	int rc;
+	if (c->req_retry) {
+		rc = meta_reqlog_find(s, batch, c->req_session, c->req_msgid, c->req_hash, res);
+		if (rc != -MDS_ENOENT)
+			return rc;
+	}
+	if ((rc = apply_one(s, batch, c, res, ev)) < 0)
+		return rc;
+	MDB_val rec;
+	rc = meta_session_get(s, batch, c->req_session, &rec);
+	if (rc == -MDS_ENOENT)
+		return 0;
+	if (rc == 0)
+		rc = meta_reqlog_put(s, batch, c->req_session, c->req_msgid, c->req_hash, res);
+	return rc;
 }
 
 int meta_apply(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,

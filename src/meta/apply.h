@@ -25,6 +25,7 @@ struct meta_result {
 	uint64_t prevlength;     /* TRUNCATE: the length before */
 	uint32_t changed, notchanged, notpermitted;  /* SET* tool commands */
 	uint64_t waiter;         /* lock request: queued as this waiter (0: answered) */
+	bool replayed;           /* a re-sent request's recorded result (meta/reqlog.h) */
 };
 
 struct meta_lock_events;

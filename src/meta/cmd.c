@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define CMD_FORMAT_V1 1
+#define CMD_FORMAT_V1_REQ 2   /* V1 with the request identity after the header */
 #define CMD_MAX_GIDS 65536
 
 enum field {
@@ -76,10 +77,16 @@ void meta_cmd_encode(const struct meta_cmd *c, struct byte_writer *w)
 		return;
 	}
 	uint32_t f = kind_fields[c->kind];
-	bw_u8(w, CMD_FORMAT_V1);
+	bw_u8(w, c->req_session ? CMD_FORMAT_V1_REQ : CMD_FORMAT_V1);
 	bw_u8(w, c->kind);
 	bw_u64(w, c->stamp.t);
 	bw_u32(w, c->stamp.node);
+	if (c->req_session) {
+		bw_u32(w, c->req_session);
+		bw_u32(w, c->req_msgid);
+		bw_u64(w, c->req_hash);
+		bw_u8(w, c->req_retry ? 1 : 0);
+	}
 	if (f & F_SESSION) bw_u32(w, c->session);
 	if (f & F_CREDS) {
 		bw_u32(w, c->creds.uid);
@@ -139,7 +146,8 @@ int meta_cmd_decode(const uint8_t *p, size_t len, struct meta_cmd *c)
 	struct byte_reader r;
 	memset(c, 0, sizeof(*c));
 	br_init(&r, p, len);
-	if (br_u8(&r) != CMD_FORMAT_V1)
+	uint8_t format = br_u8(&r);
+	if (format != CMD_FORMAT_V1 && format != CMD_FORMAT_V1_REQ)
 		return -MDS_EPROTO;
 	c->kind = br_u8(&r);
 	if (c->kind == 0 || c->kind >= MC_KIND_MAX_)
@@ -147,6 +155,17 @@ int meta_cmd_decode(const uint8_t *p, size_t len, struct meta_cmd *c)
 	uint32_t f = kind_fields[c->kind];
 	c->stamp.t = br_u64(&r);
 	c->stamp.node = br_u32(&r);
+	if (format == CMD_FORMAT_V1_REQ) {
+		/* One encoding per command: an identity is never session 0 and
+		 * its retry mark is 0 or 1. */
+		c->req_session = br_u32(&r);
+		c->req_msgid = br_u32(&r);
+		c->req_hash = br_u64(&r);
+		uint8_t retry = br_u8(&r);
+		if (c->req_session == 0 || retry > 1)
+			return -MDS_EPROTO;
+		c->req_retry = retry;
+	}
 	if (f & F_SESSION) c->session = br_u32(&r);
 	if (f & F_CREDS) {
 		c->creds.uid = br_u32(&r);

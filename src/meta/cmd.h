@@ -11,6 +11,13 @@
  * a per-kind field mask. Variable parts (names, data, gid lists) are
  * length-prefixed. Decoding checks every length and refuses trailing bytes;
  * decoded pointers point into the encoded buffer.
+ *
+ * A command a client request became may carry the request's identity
+ * (req_session != 0: session, msgid, hash of the request bytes, and
+ * whether it may be a re-send): apply records its result under it and
+ * answers a re-send from the record (meta/reqlog.h). It is encoded only
+ * when present (format 2: the identity follows the header), so commands
+ * without one encode exactly as before.
  */
 #ifndef MDS_META_CMD_H
 #define MDS_META_CMD_H
@@ -19,6 +26,7 @@
 #include "base/hlc.h"
 #include "meta/perm.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum meta_cmd_kind {
@@ -99,6 +107,10 @@ struct meta_cmd {
 	uint16_t mode, umask;
 	uint32_t uid, gid, atime, mtime, rdev, value;
 	uint64_t length;
+	/* The client request's identity (0: none). */
+	uint32_t req_session, req_msgid;
+	uint64_t req_hash;
+	bool req_retry;             /* first use of the msgid on its connection */
 };
 
 /* Seconds of wall time the command carries. */

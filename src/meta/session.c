@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "meta/inode.h"
 #include "meta/node.h"
+#include "meta/reqlog.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,8 @@ int meta_session_close(struct meta_store *s, MDB_txn *txn, uint32_t id)
 		rc = release_open(s, txn, id, list[i]);
 	free(list);
 	if (rc < 0)
+		return rc;
+	if ((rc = meta_reqlog_drop_session(s, txn, id)) < 0)
 		return rc;
 	uint8_t key[4];
 	be32_put(key, id);

@@ -18,6 +18,8 @@
 int meta_session_put(struct meta_store *s, MDB_txn *txn, uint32_t id,
 		     const uint8_t *rec, size_t len);
 int meta_session_get(struct meta_store *s, MDB_txn *txn, uint32_t id, MDB_val *rec);
+/* Deletes the session: its record, its open set (releasing the files) and
+ * its recorded request results (meta/reqlog.h). */
 int meta_session_close(struct meta_store *s, MDB_txn *txn, uint32_t id);
 
 int meta_session_add_open(struct meta_store *s, MDB_txn *txn, uint32_t id, uint32_t ino);

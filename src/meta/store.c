@@ -31,6 +31,7 @@ static const char *const table_names[T_COUNT_] = {
 	[T_CHUNK] = "chunk",
 	[T_FCHUNK] = "fchunk",
 	[T_CHUNK_GC] = "chunkgc",
+	[T_REQLOG] = "reqlog",
 };
 
 int meta_err_from_mdb(int rc)

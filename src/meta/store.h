@@ -36,6 +36,9 @@
  *   chunk    id:64                         -> chunk record (meta/chunk.h)
  *   fchunk   ino:32 index:32               -> id:64: a file's chunk slots
  *   chunkgc  id:64                         -> (empty) chunks no file references
+ *   reqlog   sessionid:32 msgid:32         -> request hash, result: the last
+ *                                             mutation of each client thread
+ *                                             (meta/reqlog.h)
  */
 #ifndef MDS_META_STORE_H
 #define MDS_META_STORE_H
@@ -66,6 +69,7 @@ enum meta_table {
 	T_CHUNK,
 	T_FCHUNK,
 	T_CHUNK_GC,
+	T_REQLOG,
 	T_COUNT_
 };
 

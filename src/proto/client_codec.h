@@ -419,6 +419,7 @@ struct cl_opt_msgid {
 struct cl_request {
 	uint32_t type;               /* CLTOMA_* / ANTOAN_* */
 	uint32_t msgid;              /* 0 where the message has none */
+	struct cl_span payload;      /* the whole payload as received (set on success) */
 	union {
 		struct cl_register reg;
 		struct cl_lookup lookup;

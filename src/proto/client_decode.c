@@ -968,6 +968,8 @@ int proto_cl_decode(uint32_t type, const uint8_t *payload, size_t len,
 		memset(out, 0, sizeof(*out));
 		out->type = type;
 		out->msgid = msgid;
+		return rc;
 	}
+	out->payload = (struct cl_span){payload, (uint32_t)len};
 	return rc;
 }

@@ -69,6 +69,16 @@ struct client_pending {
 	uint32_t arg;                  /* request-specific (e.g. open flags) */
 };
 
+/* Exactly-once mutations across reconnects (client_retry.c): the
+ * identity of the request being dispatched. Only msgids below
+ * CLIENT_MSGID_TRACKED get one (stock mounts use small ids). */
+#define CLIENT_MSGID_TRACKED 4096
+struct client_reqid {
+	uint32_t session, msgid;       /* session 0: none */
+	uint64_t hash;
+	bool retry;                    /* first use of the msgid on this connection */
+};
+
 struct client_session {
 	struct client_session *next, *prev;
 	struct client_service *svc;
@@ -81,6 +91,8 @@ struct client_session {
 	struct session_record rec;     /* valid once registered */
 	struct client_pending pending; /* list head */
 	struct byte_writer out;        /* reply scratch */
+	uint64_t msgids_seen[CLIENT_MSGID_TRACKED / 64];
+	struct client_reqid reqid;
 };
 
 int client_service_start(struct client_service *svc, uv_loop_t *loop, struct mds_state *st,
@@ -143,6 +155,18 @@ void client_chunks_stop(struct client_service *svc);
  * (as every mutation is answered). */
 void client_propose_for(struct client_service *svc, struct client_pending *p,
 			struct meta_cmd *cmd);
+
+/* client_retry.c: called by client_dispatch for every request. Sets
+ * s->reqid for a covered mutation (none otherwise) and marks the msgid
+ * used on this connection; true when the request is a re-send of one the
+ * store recorded, whose result is then in *res (answer it, propose
+ * nothing). client_retry_fill() gives a command the identity of the
+ * request being dispatched (nothing when req is not that request). */
+bool client_retry_begin(struct client_session *s, const struct cl_request *req,
+			struct meta_result *res);
+void client_retry_fill(const struct client_session *s, const struct cl_request *req,
+		       struct meta_cmd *cmd);
+void client_retry_end(struct client_session *s);
 
 /* client_locks.c: FLOCK, POSIX_LOCK; the service starting and stopping, a
  * connection closing (its waiting requests are canceled), a session

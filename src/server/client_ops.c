@@ -235,16 +235,18 @@ static void on_applied(void *ctx, const struct meta_result *res)
 		break;
 	case CLTOMA_FUSE_APPEND_SLICE: {
 		/* Every mount with the file open, the caller's included, learns
-		 * the new length before the reply (as stock does). */
+		 * the new length before the reply (as stock does). A re-send's
+		 * recorded length may be stale by now: not told. */
 		struct client_change ch = {.length = res->attr.length};
-		client_notify_change(s->svc, 0, res->ino, &ch);
+		if (!res->replayed)
+			client_notify_change(s->svc, 0, res->ino, &ch);
 		proto_cl_put_status(w, rtype, p->msgid, MFS_STATUS_OK);
 		break;
 	}
 	case CLTOMA_FUSE_TRUNCATE: {
 		proto_cl_put_truncate(w, p->msgid, res->prevlength, &a);
 		struct client_change ch = {.length = res->attr.length};
-		if (res->attr.length != res->prevlength)
+		if (res->attr.length != res->prevlength && !res->replayed)
 			client_notify_change(s->svc, s->rec.id, res->ino, &ch);
 		break;
 	}
@@ -270,6 +272,7 @@ static void propose(struct client_session *s, const struct cl_request *req, stru
 		reply_err(s, req, -MDS_ENOMEM);
 		return;
 	}
+	client_retry_fill(s, req, cmd);
 	int rc = state_propose(s->svc->st, cmd, on_applied, p);
 	if (rc < 0) {
 		client_pending_free(p);
@@ -1443,10 +1446,8 @@ static bool dispatch_read(struct client_session *s, struct cl_request *req)
 	return true;
 }
 
-void client_dispatch(struct client_session *s, struct cl_request *req)
+static void dispatch_write(struct client_session *s, struct cl_request *req)
 {
-	if (dispatch_read(s, req))
-		return;
 	switch (req->type) {
 	case CLTOMA_FUSE_TIME_SYNC:
 		time_sync(s, req);
@@ -1582,4 +1583,27 @@ void client_dispatch(struct client_session *s, struct cl_request *req)
 		reply_status(s, req, MFS_STATUS_ENOTSUP);
 		return;
 	}
+}
+
+/* A re-sent request the store recorded: its reply from the recorded
+ * result, as on_applied() built the original's (client_retry.c). */
+static void answer_recorded(struct client_session *s, const struct cl_request *req,
+			    const struct meta_result *res)
+{
+	struct client_pending *p = client_pending_new(s, req->type, req->msgid);
+	if (p == NULL) {
+		reply_err(s, req, -MDS_ENOMEM);
+		return;
+	}
+	on_applied(p, res);
+}
+
+void client_dispatch(struct client_session *s, struct cl_request *req)
+{
+	struct meta_result res;
+	if (client_retry_begin(s, req, &res))
+		answer_recorded(s, req, &res);
+	else if (!dispatch_read(s, req))
+		dispatch_write(s, req);
+	client_retry_end(s);
 }

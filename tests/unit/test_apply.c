@@ -1470,6 +1470,193 @@ static void test_snapshot_commands_replay_to_the_same_digest(void **state)
 	fx_free(h);
 }
 
+/* ---- client requests: once only across re-sends (meta/reqlog.h) ---------- */
+
+#define RQ_SESSION 42
+
+static void rq_session_open(struct fx *f, uint32_t id)
+{
+	uint8_t rec[] = "r";
+	struct meta_cmd so = {.kind = MC_SESSION_OPEN, .session = id, .data = {rec, 1}};
+	assert_int_equal(fx_run(f, &so).err, 0);
+}
+
+/* MKDIR name in the root as client request (RQ_SESSION, msgid, hash); each
+ * proposal gets a fresh inode number, as the leader gives one. */
+static struct meta_result rq_mkdir(struct fx *f, const char *name, uint32_t msgid,
+				   uint64_t hash, bool retry, uint32_t *new_ino)
+{
+	struct meta_cmd c = {.kind = MC_MKNODE, .creds = ROOT, .parent = 1, .name = B(name),
+			     .ntype = MT_DIR, .mode = 0755, .new_ino = f->next_ino++,
+			     .flags = MKNODE_COPYSGID, .req_session = RQ_SESSION,
+			     .req_msgid = msgid, .req_hash = hash, .req_retry = retry};
+	if (new_ino)
+		*new_ino = c.new_ino;
+	return fx_run(f, &c);
+}
+
+static struct meta_result rq_unlink(struct fx *f, const char *name, uint32_t msgid,
+				    uint64_t hash, bool retry)
+{
+	struct meta_cmd c = {.kind = MC_UNLINK, .creds = ROOT, .parent = 1, .name = B(name),
+			     .req_session = RQ_SESSION, .req_msgid = msgid, .req_hash = hash,
+			     .req_retry = retry};
+	return fx_run(f, &c);
+}
+
+static size_t reqlog_rows(struct fx *f)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	assert_int_equal(meta_txn_read(&f->s, &txn), 0);
+	assert_int_equal(mdb_stat(txn, f->s.dbi[T_REQLOG], &st), 0);
+	meta_txn_abort(txn);
+	return st.ms_entries;
+}
+
+static void test_resent_mknode_gets_the_recorded_result_and_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	rq_session_open(f, RQ_SESSION);
+	struct meta_result first = rq_mkdir(f, "d", 3, 0xd1, true, NULL);
+	assert_int_equal(first.err, 0);
+	uint8_t before[32], after[32];
+	fx_digest(f, before);
+	uint32_t second_ino;
+	struct meta_result again = rq_mkdir(f, "d", 3, 0xd1, true, &second_ino);
+	fx_digest(f, after);
+	if (again.err != 0 || again.ino != first.ino)
+		fail_msg("re-sent MKDIR: expected OK with inode %u, got %s with inode %u",
+			 first.ino, mds_strerror(again.err), again.ino);
+	assert_int_equal(again.attr.ino, first.attr.ino);
+	assert_int_equal(again.attr.type, MT_DIR);
+	assert_int_equal(again.attr.mode, first.attr.mode);
+	assert_int_equal(again.attr.nlink, first.attr.nlink);
+	assert_int_equal(again.attr.ctime, first.attr.ctime);
+	assert_true(again.attr.stamp.t == first.attr.stamp.t);
+	assert_false(first.replayed);
+	assert_true(again.replayed);
+	assert_false(fx_exists(f, second_ino));          /* no second node */
+	assert_memory_equal(before, after, 32);          /* nothing changed at all */
+	uint32_t ino;
+	assert_int_equal(fx_lookup(f, 1, "d", &ino), 0);
+	assert_int_equal(ino, first.ino);
+	assert_int_equal(fx_attr(f, 1).nlink, 3);
+}
+
+static void test_same_msgid_with_another_request_executes(void **state)
+{
+	struct fx *f = *state;
+	rq_session_open(f, RQ_SESSION);
+	struct meta_result a = rq_mkdir(f, "a", 1, 0xa, false, NULL);
+	assert_int_equal(a.err, 0);
+	/* The thread's next request, first on a new connection: executed. */
+	struct meta_result b = rq_mkdir(f, "b", 1, 0xb, true, NULL);
+	assert_int_equal(b.err, 0);
+	assert_true(b.ino != a.ino);
+	assert_int_equal(fx_lookup(f, 1, "b", NULL), 0);
+	/* Only the last request of a msgid is remembered. */
+	assert_int_equal(rq_mkdir(f, "a", 1, 0xa, true, NULL).err, -MDS_EEXIST);
+	assert_int_equal(reqlog_rows(f), 1);
+}
+
+static void test_resent_unlink_returns_the_original_success(void **state)
+{
+	struct fx *f = *state;
+	rq_session_open(f, RQ_SESSION);
+	uint32_t ino = fx_mkfile(f, 1, "f");
+	struct meta_result first = rq_unlink(f, "f", 2, 0xf, false);
+	assert_int_equal(first.err, 0);
+	assert_int_equal(first.ino, ino);
+	struct meta_result again = rq_unlink(f, "f", 2, 0xf, true);
+	if (again.err != 0)
+		fail_msg("re-sent UNLINK: expected OK, got %s", mds_strerror(again.err));
+	assert_int_equal(again.ino, ino);
+	assert_int_equal(fx_lookup(f, 1, "f", NULL), -MDS_ENOENT);
+}
+
+static void test_failed_request_is_answered_with_the_same_error(void **state)
+{
+	struct fx *f = *state;
+	rq_session_open(f, RQ_SESSION);
+	fx_mkdir(f, 1, "x");
+	assert_int_equal(rq_mkdir(f, "x", 4, 0x4, false, NULL).err, -MDS_EEXIST);
+	assert_int_equal(fx_unlink(f, &ROOT, 1, "x", true), 0);
+	/* The name is free now, but the re-send fails as the original did. */
+	assert_int_equal(rq_mkdir(f, "x", 4, 0x4, true, NULL).err, -MDS_EEXIST);
+	assert_int_equal(fx_lookup(f, 1, "x", NULL), -MDS_ENOENT);
+}
+
+static void test_same_request_without_retry_mark_executes_again(void **state)
+{
+	struct fx *f = *state;
+	rq_session_open(f, RQ_SESSION);
+	assert_int_equal(rq_mkdir(f, "d", 5, 0x5, false, NULL).err, 0);
+	assert_int_equal(fx_unlink(f, &ROOT, 1, "d", true), 0);
+	/* On a live connection every request is new, identical bytes too. */
+	struct meta_result again = rq_mkdir(f, "d", 5, 0x5, false, NULL);
+	assert_int_equal(again.err, 0);
+	assert_int_equal(fx_lookup(f, 1, "d", NULL), 0);
+}
+
+static void test_closing_the_session_deletes_its_recorded_results(void **state)
+{
+	struct fx *f = *state;
+	rq_session_open(f, RQ_SESSION);
+	rq_session_open(f, RQ_SESSION + 1);
+	assert_int_equal(rq_mkdir(f, "d", 6, 0x6, false, NULL).err, 0);
+	assert_int_equal(rq_mkdir(f, "e", 7, 0x7, false, NULL).err, 0);
+	struct meta_cmd other = {.kind = MC_UNLINK, .creds = ROOT, .parent = 1, .name = B("none"),
+				 .req_session = RQ_SESSION + 1, .req_msgid = 6, .req_hash = 1};
+	assert_int_equal(fx_run(f, &other).err, -MDS_ENOENT);
+	assert_int_equal(reqlog_rows(f), 3);
+	struct meta_cmd close = {.kind = MC_SESSION_CLOSE, .session = RQ_SESSION};
+	assert_int_equal(fx_run(f, &close).err, 0);
+	assert_int_equal(reqlog_rows(f), 1);             /* the other session's stays */
+	/* Recorded results of requests still in flight when it closed are
+	 * not kept either: nothing would delete them. */
+	assert_int_equal(rq_mkdir(f, "late", 8, 0x8, false, NULL).err, 0);
+	assert_int_equal(reqlog_rows(f), 1);
+	assert_int_equal(rq_mkdir(f, "d", 6, 0x6, true, NULL).err, -MDS_EEXIST);
+}
+
+static void test_command_without_request_identity_is_encoded_and_applied_as_before(void **state)
+{
+	struct fx *f = *state;
+	struct meta_cmd c = {.kind = MC_MKNODE, .creds = ROOT, .parent = 1, .name = B("p"),
+			     .ntype = MT_FILE, .mode = 0644, .new_ino = f->next_ino++};
+	struct byte_writer w;
+	bw_init(&w);
+	meta_cmd_encode(&c, &w);
+	assert_int_equal(w.data[0], 1);                  /* format 1: no identity */
+	bw_free(&w);
+	assert_int_equal(fx_run(f, &c).err, 0);
+	c.new_ino = f->next_ino++;
+	assert_int_equal(fx_run(f, &c).err, -MDS_EEXIST);
+	assert_int_equal(reqlog_rows(f), 0);
+}
+
+static void test_resends_replay_to_the_same_digest_on_every_replica(void **state)
+{
+	struct fx *f = *state;
+	struct fx *g = fx_new();
+	fx_init(g);
+	struct fx *both[2] = {f, g};
+	for (int i = 0; i < 2; i++) {
+		struct fx *x = both[i];
+		rq_session_open(x, RQ_SESSION);
+		rq_mkdir(x, "d", 1, 0x1, true, NULL);
+		rq_mkdir(x, "d", 1, 0x1, true, NULL);
+		rq_unlink(x, "nothing", 2, 0x2, false);
+		rq_unlink(x, "nothing", 2, 0x2, true);
+	}
+	uint8_t df[32], dg[32];
+	fx_digest(f, df);
+	fx_digest(g, dg);
+	assert_memory_equal(df, dg, 32);
+	fx_free(g);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1531,6 +1718,14 @@ int main(void)
 		T(test_unlinking_the_original_keeps_the_copys_chunks),
 		T(test_snapshot_onto_itself_with_overwrite_keeps_the_data),
 		T(test_snapshot_commands_replay_to_the_same_digest),
+		T(test_resent_mknode_gets_the_recorded_result_and_changes_nothing),
+		T(test_same_msgid_with_another_request_executes),
+		T(test_resent_unlink_returns_the_original_success),
+		T(test_failed_request_is_answered_with_the_same_error),
+		T(test_same_request_without_retry_mark_executes_again),
+		T(test_closing_the_session_deletes_its_recorded_results),
+		T(test_command_without_request_identity_is_encoded_and_applied_as_before),
+		T(test_resends_replay_to_the_same_digest_on_every_replica),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,7 +95,65 @@ static void test_unknown_kind_and_version_are_rejected(void **state)
 	w.data[1] = MC_KIND_MAX_;
 	assert_int_equal(meta_cmd_decode(w.data, w.len, &d), -MDS_EPROTO);
 	w.data[1] = MC_TRASH_EXPIRE;
-	w.data[0] = 2;
+	w.data[0] = 3;
+	assert_int_equal(meta_cmd_decode(w.data, w.len, &d), -MDS_EPROTO);
+	w.data[0] = 2;                    /* says an identity follows: it does not */
+	assert_int_equal(meta_cmd_decode(w.data, w.len, &d), -MDS_EPROTO);
+	bw_free(&w);
+}
+
+static void test_request_identity_roundtrips_after_the_header(void **state)
+{
+	(void)state;
+	struct meta_cmd c = sample_rename(), d;
+	struct byte_writer plain, w;
+	bw_init(&plain);
+	meta_cmd_encode(&c, &plain);
+	c.req_session = 0x01020304;
+	c.req_msgid = 17;
+	c.req_hash = 0x1122334455667788ull;
+	c.req_retry = true;
+	bw_init(&w);
+	meta_cmd_encode(&c, &w);
+	assert_true(bw_ok(&w));
+	assert_int_equal(w.data[0], 2);
+	assert_int_equal(w.len, plain.len + 4 + 4 + 8 + 1);
+	/* The fields after the identity are those of the plain encoding. */
+	assert_memory_equal(w.data + 1, plain.data + 1, 13);
+	assert_memory_equal(w.data + 14 + 17, plain.data + 14, plain.len - 14);
+	assert_int_equal(meta_cmd_decode(w.data, w.len, &d), 0);
+	assert_int_equal(d.req_session, 0x01020304);
+	assert_int_equal(d.req_msgid, 17);
+	assert_true(d.req_hash == 0x1122334455667788ull);
+	assert_true(d.req_retry);
+	assert_int_equal(d.parent2, 11);
+	assert_memory_equal(d.name2.p, "to", 2);
+	for (size_t len = 0; len < w.len; len++)
+		assert_int_equal(meta_cmd_decode(w.data, len, &d), -MDS_EPROTO);
+	/* A command without identity decodes with none. */
+	assert_int_equal(meta_cmd_decode(plain.data, plain.len, &d), 0);
+	assert_int_equal(d.req_session, 0);
+	assert_false(d.req_retry);
+	bw_free(&plain);
+	bw_free(&w);
+}
+
+static void test_identity_of_session_zero_or_a_bad_retry_mark_is_rejected(void **state)
+{
+	(void)state;
+	struct meta_cmd c = {.kind = MC_PURGE, .ino = 5, .req_session = 9, .req_msgid = 1,
+			     .req_hash = 2}, d;
+	struct byte_writer w;
+	bw_init(&w);
+	meta_cmd_encode(&c, &w);
+	assert_int_equal(meta_cmd_decode(w.data, w.len, &d), 0);
+	assert_false(d.req_retry);
+	w.data[14 + 16] = 2;              /* retry mark: only 0 or 1 */
+	assert_int_equal(meta_cmd_decode(w.data, w.len, &d), -MDS_EPROTO);
+	w.data[14 + 16] = 1;
+	assert_int_equal(meta_cmd_decode(w.data, w.len, &d), 0);
+	assert_true(d.req_retry);
+	memset(w.data + 14, 0, 4);        /* session 0 would encode without it */
 	assert_int_equal(meta_cmd_decode(w.data, w.len, &d), -MDS_EPROTO);
 	bw_free(&w);
 }
@@ -136,6 +194,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_kind_and_version_are_rejected),
 		cmocka_unit_test(test_name_longer_than_255_cannot_be_encoded),
 		cmocka_unit_test(test_zero_gids_are_rejected),
+		cmocka_unit_test(test_request_identity_roundtrips_after_the_header),
+		cmocka_unit_test(test_identity_of_session_zero_or_a_bad_retry_mark_is_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
