@@ -17,8 +17,8 @@ OPT       ?= -O2 -g
 SAN       ?=
 CFLAGS    := $(CSTD) $(WARN) $(OPT) $(SAN) -Isrc -MMD -MP
 LDFLAGS   := $(SAN)
-LIBS      := -lraft -luv -llmdb -lcrypto -lz -lm
-TEST_LIBS := -lcmocka -ljansson
+LIBS      := -lraft -luv -llmdb -lcrypto -ljansson -lz -lm
+TEST_LIBS := -lcmocka
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

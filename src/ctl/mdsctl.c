@@ -3,6 +3,18 @@
  *   mdsctl version
  *   mdsctl digest DATA_PATH   BLAKE3 digest of a node's metadata state
  *   mdsctl info DATA_PATH     applied index, inode and session counts
+ *   mdsctl [-H HOST[:PORT]] [-t SECONDS] status [-j]
+ *   mdsctl [-H HOST[:PORT]] bootstrap
+ *   mdsctl [-H HOST[:PORT]] join ID ADDRESS
+ *   mdsctl [-H HOST[:PORT]] remove ID
+ *   mdsctl [-H HOST[:PORT]] transfer-leader [ID]
+ *
+ * The cluster commands talk to a running mdsd's peer port (default
+ * 127.0.0.1:9429) with one JSON request each (server/cluster.c). join,
+ * remove and transfer-leader are carried out by the leader: when the node
+ * asked says where the leader is, mdsctl asks there. status asks the node
+ * and then every member it lists for its own view, and prints one line per
+ * node.
  *
  * digest and info open the node's LMDB store read-only; they work on a
  * stopped node and on a running one (a consistent snapshot). Two replicas
@@ -14,6 +26,10 @@
 #include "meta/digest.h"
 #include "meta/session.h"
 #include "meta/store.h"
+#include "server/peer.h"
+
+#include <jansson.h>
+#include <stdlib.h>
 
 #include <inttypes.h>
 #include <lmdb.h>
@@ -22,12 +38,229 @@
 
 #define MDS_VERSION "0.1.0"
 
+#define DEFAULT_PEER_PORT 9429
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mdsctl version\n"
 		"       mdsctl digest DATA_PATH\n"
-		"       mdsctl info DATA_PATH\n");
+		"       mdsctl info DATA_PATH\n"
+		"       mdsctl [-H HOST[:PORT]] [-t SECONDS] status [-j]\n"
+		"       mdsctl [-H HOST[:PORT]] bootstrap\n"
+		"       mdsctl [-H HOST[:PORT]] join ID ADDRESS\n"
+		"       mdsctl [-H HOST[:PORT]] remove ID\n"
+		"       mdsctl [-H HOST[:PORT]] transfer-leader [ID]\n"
+		"  HOST[:PORT] is a node's peer address (MDS_PEER_ADDRESS; default 127.0.0.1:%d)\n",
+		DEFAULT_PEER_PORT);
+}
+
+/* ---- cluster commands ------------------------------------------------------------ */
+
+static int split_address(const char *addr, char *host, size_t hsize, uint16_t *port)
+{
+	snprintf(host, hsize, "%s", addr);
+	*port = DEFAULT_PEER_PORT;
+	char *colon = strrchr(host, ':');
+	if (colon) {
+		char *end;
+		unsigned long p = strtoul(colon + 1, &end, 10);
+		if (*end != '\0' || p == 0 || p > 65535)
+			return -1;
+		*port = (uint16_t)p;
+		*colon = '\0';
+	}
+	return host[0] ? 0 : -1;
+}
+
+/* Sends req (a JSON object, consumed) to addr; the reply or NULL. */
+static json_t *call(const char *addr, json_t *req, unsigned timeout_ms, bool quiet)
+{
+	char host[256];
+	uint16_t port;
+	char *text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (text == NULL || split_address(addr, host, sizeof(host), &port) < 0) {
+		if (!quiet)
+			fprintf(stderr, "mdsctl: bad address %s\n", addr);
+		free(text);
+		return NULL;
+	}
+	uint8_t *reply = NULL;
+	size_t len = 0;
+	int rc = peer_ctl_call(host, port, text, strlen(text), timeout_ms, &reply, &len);
+	free(text);
+	if (rc < 0) {
+		if (!quiet)
+			fprintf(stderr, "mdsctl: %s: %s\n", addr, mds_strerror(rc));
+		return NULL;
+	}
+	json_error_t err;
+	json_t *o = json_loadb((const char *)reply, len, 0, &err);
+	free(reply);
+	if (o == NULL && !quiet)
+		fprintf(stderr, "mdsctl: %s: malformed reply: %s\n", addr, err.text);
+	return o;
+}
+
+static bool ok_of(json_t *o)
+{
+	return json_is_true(json_object_get(o, "ok"));
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
+static long long int_of(json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* A request only the leader carries out: follows "not leader" answers. */
+static int leader_call(const char *addr, json_t *req, unsigned timeout_ms)
+{
+	char where[256];
+	snprintf(where, sizeof(where), "%s", addr);
+	for (int hops = 0; hops < 5; hops++) {
+		json_incref(req);
+		json_t *o = call(where, req, timeout_ms, false);
+		if (o == NULL) {
+			json_decref(req);
+			return 1;
+		}
+		if (ok_of(o)) {
+			json_decref(o);
+			json_decref(req);
+			return 0;
+		}
+		const char *leader = str_of(o, "leader_address");
+		if (strcmp(str_of(o, "error"), "not leader") == 0 && leader[0] &&
+		    strcmp(leader, where) != 0) {
+			snprintf(where, sizeof(where), "%s", leader);
+			json_decref(o);
+			continue;
+		}
+		fprintf(stderr, "mdsctl: %s: %s\n", where, str_of(o, "error"));
+		json_decref(o);
+		json_decref(req);
+		return 1;
+	}
+	fprintf(stderr, "mdsctl: no leader found\n");
+	json_decref(req);
+	return 1;
+}
+
+static int cmd_status(const char *addr, bool as_json, unsigned timeout_ms)
+{
+	json_t *self = call(addr, json_pack("{s:s}", "op", "status"), timeout_ms, false);
+	if (self == NULL)
+		return 1;
+	if (!ok_of(self)) {
+		fprintf(stderr, "mdsctl: %s: %s\n", addr, str_of(self, "error"));
+		json_decref(self);
+		return 1;
+	}
+	/* Each member's own view (the node asked knows only its own). */
+	json_t *members = json_object_get(self, "members");
+	json_t *nodes = json_array();
+	size_t i;
+	json_t *m;
+	json_array_foreach(members, i, m) {
+		json_t *view = int_of(m, "id") == int_of(self, "id") ? json_incref(self)
+			: call(str_of(m, "address"), json_pack("{s:s}", "op", "status"), timeout_ms, true);
+		json_t *e = json_deep_copy(m);
+		json_object_set_new(e, "reachable", json_boolean(view != NULL));
+		if (view) {
+			static const char *keys[] = {"role", "serving", "term", "commit", "applied",
+						     "last", "snapshot", "leader", "failed"};
+			for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+				json_t *v = json_object_get(view, keys[k]);
+				if (v)
+					json_object_set(e, keys[0] == keys[k] ? "state" : keys[k], v);
+			}
+			json_decref(view);
+		}
+		json_array_append_new(nodes, e);
+	}
+	if (as_json) {
+		json_object_set_new(self, "nodes", nodes);
+		char *text = json_dumps(self, JSON_INDENT(2));
+		printf("%s\n", text ? text : "{}");
+		free(text);
+		json_decref(self);
+		return 0;
+	}
+	printf("cluster: leader %lld (%s), term %lld, metaid %016llx\n", int_of(self, "leader"),
+	       str_of(self, "leader_address")[0] ? str_of(self, "leader_address") : "unknown",
+	       int_of(self, "term"), (unsigned long long)int_of(self, "metaid"));
+	printf("%-6s %-22s %-8s %-10s %-8s %10s %10s %10s %8s\n", "node", "address", "member",
+	       "state", "term", "commit", "applied", "last", "lag");
+	json_array_foreach(nodes, i, m) {
+		bool up = json_is_true(json_object_get(m, "reachable"));
+		char lag[24] = "-";
+		if (json_object_get(m, "lag"))
+			snprintf(lag, sizeof(lag), "%lld", int_of(m, "lag"));
+		printf("%-6lld %-22s %-8s %-10s %-8lld %10lld %10lld %10lld %8s\n", int_of(m, "id"),
+		       str_of(m, "address"), str_of(m, "role"),
+		       up ? str_of(m, "state") : "unreachable", int_of(m, "term"),
+		       int_of(m, "commit"), int_of(m, "applied"), int_of(m, "last"), lag);
+	}
+	if (json_array_size(nodes) == 0)
+		printf("(no members: the node has no metadata yet; run mdsctl bootstrap or join it)\n");
+	json_decref(nodes);
+	json_decref(self);
+	return 0;
+}
+
+static int parse_id(const char *s, uint64_t *id)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end != '\0' || v == 0 || v > UINT32_MAX)
+		return -1;
+	*id = v;
+	return 0;
+}
+
+static int cluster_command(const char *addr, unsigned timeout_s, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	unsigned tmo = timeout_s * 1000;
+	uint64_t id = 0;
+	if (strcmp(cmd, "status") == 0 && argc <= 2) {
+		bool as_json = argc == 2 && strcmp(argv[1], "-j") == 0;
+		if (argc == 2 && !as_json)
+			goto bad;
+		return cmd_status(addr, as_json, tmo);
+	}
+	if (strcmp(cmd, "bootstrap") == 0 && argc == 1) {
+		json_t *o = call(addr, json_pack("{s:s}", "op", "bootstrap"), tmo, false);
+		if (o == NULL)
+			return 1;
+		int rc = ok_of(o) ? 0 : 1;
+		if (rc)
+			fprintf(stderr, "mdsctl: %s: %s\n", addr, str_of(o, "error"));
+		else
+			printf("bootstrapped: a one-node cluster; add nodes with mdsctl join\n");
+		json_decref(o);
+		return rc;
+	}
+	if (strcmp(cmd, "join") == 0 && argc == 3 && parse_id(argv[1], &id) == 0)
+		return leader_call(addr, json_pack("{s:s, s:I, s:s}", "op", "join", "id",
+						   (json_int_t)id, "address", argv[2]), tmo);
+	if (strcmp(cmd, "remove") == 0 && argc == 2 && parse_id(argv[1], &id) == 0)
+		return leader_call(addr, json_pack("{s:s, s:I}", "op", "remove", "id",
+						   (json_int_t)id), tmo);
+	if (strcmp(cmd, "transfer-leader") == 0 && argc <= 2 &&
+	    (argc == 1 || parse_id(argv[1], &id) == 0))
+		return leader_call(addr, json_pack("{s:s, s:I}", "op", "transfer", "id",
+						   (json_int_t)id), tmo);
+bad:
+	usage(stderr);
+	return 2;
 }
 
 /* Opens DATA_PATH/meta read-only. */
@@ -100,6 +333,26 @@ int main(int argc, char **argv)
 	}
 	if ((strcmp(argv[1], "digest") == 0 || strcmp(argv[1], "info") == 0) && argc == 3)
 		return cmd_digest(argv[2], argv[1][0] == 'i');
+	const char *addr = "127.0.0.1";
+	unsigned timeout_s = 0;
+	int i = 1;
+	while (i + 1 < argc && argv[i][0] == '-' && argv[i][1] != 'j') {
+		if (strcmp(argv[i], "-H") == 0)
+			addr = argv[i + 1];
+		else if (strcmp(argv[i], "-t") == 0)
+			timeout_s = (unsigned)atoi(argv[i + 1]);
+		else
+			break;
+		i += 2;
+	}
+	if (i < argc) {
+		/* join/remove wait for the change to commit (the new node catches
+		 * up first); the others answer at once. */
+		bool change = strcmp(argv[i], "join") == 0 || strcmp(argv[i], "remove") == 0;
+		if (timeout_s == 0)
+			timeout_s = change ? 130 : strcmp(argv[i], "status") == 0 ? 2 : 15;
+		return cluster_command(addr, timeout_s, argc - i, argv + i);
+	}
 	usage(stderr);
 	return 2;
 }

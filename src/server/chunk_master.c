@@ -755,6 +755,11 @@ int chunk_master_start(struct chunk_master *cm, uv_loop_t *loop, struct mds_stat
 	return 0;
 }
 
+void chunk_master_lead(struct chunk_master *cm)
+{
+	cm->started_ms = uv_now(cm->loop);
+}
+
 void chunk_master_stop(struct chunk_master *cm)
 {
 	cm->stopped = true;

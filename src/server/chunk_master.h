@@ -109,6 +109,9 @@ int chunk_master_start(struct chunk_master *cm, uv_loop_t *loop, struct mds_stat
 		       struct cs_service *cs, uint64_t replications_delay_ms);
 /* Jobs in flight end with `done` (status NOTDONE) before this returns. */
 void chunk_master_stop(struct chunk_master *cm);
+/* This node started leading: the chunk loop waits REPLICATIONS_DELAY_INIT
+ * again (the chunkservers are registering with it anew). */
+void chunk_master_lead(struct chunk_master *cm);
 
 /* Starts a job on the given servers; done is called later, exactly once
  * (never from inside this call). -MDS_ENOMEM, -MDS_EINVAL (no servers). */

@@ -2,6 +2,7 @@
  * keep-alive and the request dispatch that hands namespace operations to
  * client_ops.c. */
 #include "server/client.h"
+#include "server/cluster.h"
 
 #include "base/err.h"
 #include "base/log.h"
@@ -59,6 +60,26 @@ void client_pending_free(struct client_pending *p)
 
 static void on_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint32_t len);
 
+/* A request held until a read fence (state_read_fence) is applied. */
+struct fenced_frame {
+	struct fenced_frame *next;
+	uint64_t fence;
+	uint32_t type, len;
+	uint8_t payload[];
+};
+
+static void on_fence(void *arg, uint64_t done);
+
+static void free_fenced(struct client_session *s)
+{
+	while (s->fenced) {
+		struct fenced_frame *f = s->fenced;
+		s->fenced = f->next;
+		free(f);
+	}
+	s->fenced_tail = &s->fenced;
+}
+
 static void on_close(struct conn *c)
 {
 	struct client_session *s = c->owner;
@@ -78,6 +99,7 @@ static void on_close(struct conn *c)
 		s->svc->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	free_fenced(s);
 	bw_free(&s->out);
 	free(s);
 }
@@ -98,6 +120,7 @@ static void on_accept(struct listener *l, struct conn *c)
 	s->svc = svc;
 	s->conn = c;
 	s->pending.next = s->pending.prev = &s->pending;
+	s->fenced_tail = &s->fenced;
 	bw_init(&s->out);
 	c->owner = s;
 	s->next = svc->sessions;
@@ -134,6 +157,7 @@ int client_service_start(struct client_service *svc, uv_loop_t *loop, struct mds
 	memset(svc, 0, sizeof(*svc));
 	svc->loop = loop;
 	svc->st = st;
+	state_on_fence(st, on_fence, svc);
 	client_locks_start(svc);
 	char err[512];
 	int rc = exports_load(exports_path, &svc->exports, err, sizeof(err));
@@ -168,6 +192,12 @@ void client_service_stop(struct client_service *svc)
 	client_chunks_stop(svc);
 	exports_free(&svc->exports);
 	client_expiry_free(svc);
+}
+
+void client_service_step_down(struct client_service *svc)
+{
+	for (struct client_session *s = svc->sessions; s; s = s->next)
+		conn_close(s->conn, "this node stopped leading");
 }
 
 int client_service_reload(struct client_service *svc, const char *exports_path)
@@ -438,6 +468,17 @@ static void handle_register(struct client_session *s, const struct cl_register *
 		conn_close(s->conn, "REGISTER on a registered connection");
 		return;
 	}
+	if (reg->rcode != MFS_REGISTER_GETRANDOM && !state_is_leader(s->svc->st)) {
+		/* Only the leader serves sessions (client spec 5.5): point the
+		 * mount at it (0: not known yet; the mount retries). */
+		uint32_t ip = s->svc->cluster ? cluster_leader_ip(s->svc->cluster) : 0;
+		LOG_INFO("client %s: REGISTER on a node that is not leading: redirected to "
+			 "%u.%u.%u.%u", s->conn->peer, ip >> 24, (ip >> 16) & 255,
+			 (ip >> 8) & 255, ip & 255);
+		proto_cl_put_register_redirect(&s->out, ip);
+		client_send(s);
+		return;
+	}
 	switch (reg->rcode) {
 	case MFS_REGISTER_GETRANDOM:
 		if (getrandom(s->random, sizeof(s->random), 0) != (ssize_t)sizeof(s->random)) {
@@ -465,7 +506,49 @@ static void handle_register(struct client_session *s, const struct cl_register *
 
 /* ---- dispatch --------------------------------------------------------------- */
 
+static void handle_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint32_t len);
+
+/* Reads are linearizable only under the leader's lease; without it a
+ * session's requests wait, in order, for a fence committed after they
+ * arrived (mutations too: they keep their order behind the reads). */
 static void on_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint32_t len)
+{
+	struct client_session *s = c->owner;
+	if (s->kind != CLIENT_NEW && type != ANTOAN_NOP && type != CLTOMA_FUSE_REGISTER &&
+	    (s->fenced || !state_read_ok(s->svc->st))) {
+		uint64_t fence = state_read_fence(s->svc->st);
+		struct fenced_frame *f = fence ? malloc(sizeof(*f) + len) : NULL;
+		if (f == NULL) {
+			conn_close(c, fence ? "out of memory for a waiting request"
+					    : "this node is not leading");
+			return;
+		}
+		*f = (struct fenced_frame){.fence = fence, .type = type, .len = len};
+		memcpy(f->payload, payload, len);
+		*s->fenced_tail = f;
+		s->fenced_tail = &f->next;
+		return;
+	}
+	handle_frame(c, type, payload, len);
+}
+
+/* A fence is applied: the requests that waited for it go, in order. */
+static void on_fence(void *arg, uint64_t done)
+{
+	struct client_service *svc = arg;
+	for (struct client_session *s = svc->sessions; s; s = s->next) {
+		while (s->fenced && s->fenced->fence <= done && !s->conn->closing) {
+			struct fenced_frame *f = s->fenced;
+			s->fenced = f->next;
+			if (s->fenced == NULL)
+				s->fenced_tail = &s->fenced;
+			handle_frame(s->conn, f->type, f->payload, f->len);
+			free(f);
+		}
+	}
+}
+
+static void handle_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint32_t len)
 {
 	struct client_session *s = c->owner;
 	struct cl_request req;

@@ -248,6 +248,12 @@ void cs_service_stop(struct cs_service *svc)
 	svc->auth_code = NULL;
 }
 
+void cs_service_step_down(struct cs_service *svc)
+{
+	for (struct cs_session *s = svc->sessions; s; s = s->next)
+		conn_close(s->conn, "this node stopped leading");
+}
+
 int cs_service_reload(struct cs_service *svc, const struct cs_options *opt)
 {
 	char *auth;
@@ -342,6 +348,15 @@ static void handle_begin(struct cs_session *s, const struct cs_register *reg)
 	struct cs_service *svc = s->svc;
 	if (s->phase >= CSP_REGISTERING) {
 		refuse(s, "second registration on a registered link");
+		return;
+	}
+	uint32_t leader_ip = 0;
+	if (svc->may_serve && !svc->may_serve(svc->serve_arg, &leader_ip)) {
+		LOG_INFO("chunkserver %s: registration on a node that is not leading: sent to "
+			 "%u.%u.%u.%u", s->conn->peer, leader_ip >> 24, (leader_ip >> 16) & 255,
+			 (leader_ip >> 8) & 255, leader_ip & 255);
+		proto_cs_put_ack_notleader(&s->out, leader_ip);
+		flush(s);
 		return;
 	}
 	if (!authenticate(s, reg))

@@ -75,9 +75,17 @@ struct cs_service {
 	void (*on_reply)(void *arg, uint16_t csid, uint32_t type, const struct cs_message *m);
 	void (*on_server)(void *arg, uint16_t csid, bool up);
 	void *hook_arg;
+	/* May this node accept a registration? If not, *leader_ip (host order,
+	 * 0: unknown) is where the chunkserver is sent (MASTER_ACK atype 1).
+	 * NULL: always. */
+	bool (*may_serve)(void *arg, uint32_t *leader_ip);
+	void *serve_arg;
 };
 
 int cs_service_start(struct cs_service *svc, uv_loop_t *loop, const struct cs_options *opt);
+/* This node stopped leading: every chunkserver link is closed (they
+ * reconnect to the service address, i.e. to the new leader). */
+void cs_service_step_down(struct cs_service *svc);
 /* Closes every link and frees the registry and the map. */
 void cs_service_stop(struct cs_service *svc);
 /* Takes the reloaded timeout, AUTH_CODE and maintenance settings; they

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "server/chunk_master.h"
 #include "server/client.h"
+#include "server/cluster.h"
 #include "server/cs_session.h"
 #include "server/daemon.h"
 #include "server/options.h"
@@ -45,6 +46,7 @@ struct mdsd {
 	bool cs_started;
 	struct chunk_master chunks;
 	bool cm_started;
+	struct cluster cluster;
 	uv_signal_t sigterm, sigint, sighup;
 };
 
@@ -81,9 +83,36 @@ static void cs_options_from(const struct cfg *c, uint64_t metaid, struct cs_opti
 	};
 }
 
+/* Leadership moved: only the leader serves mounts and chunkservers. */
+static void on_role(void *arg, bool leader)
+{
+	struct mdsd *d = arg;
+	if (leader) {
+		d->chunkservers.metaid = state_metaid(d->st);
+		if (d->cm_started)
+			chunk_master_lead(&d->chunks);
+	} else {
+		if (d->clients_started)
+			client_service_step_down(&d->clients);
+		if (d->cs_started)
+			cs_service_step_down(&d->chunkservers);
+	}
+	cluster_role_changed(&d->cluster, leader);
+}
+
+static bool cs_may_serve(void *arg, uint32_t *leader_ip)
+{
+	struct mdsd *d = arg;
+	if (state_is_leader(d->st))
+		return true;
+	*leader_ip = cluster_leader_ip(&d->cluster);
+	return false;
+}
+
 static void stop_loop(struct mdsd *d)
 {
 	LOG_INFO("shutting down");
+	cluster_stop(&d->cluster);
 	if (d->clients_started)
 		client_service_stop(&d->clients);
 	d->clients_started = false;
@@ -201,7 +230,11 @@ static int run(struct mdsd *d, bool foreground)
 		.election_ms = (unsigned)cfg_uint(c, "MDS_ELECTION_TIMEOUT_MS"),
 		.heartbeat_ms = (unsigned)cfg_uint(c, "MDS_HEARTBEAT_MS"),
 		.disk_reserve = cfg_uint(c, "MDS_DISK_RESERVE"),
+		.self_address = cfg_str(c, "MDS_PEER_ADDRESS"),
+		.bootstrap = cfg_bool(c, "MDS_BOOTSTRAP"),
 	};
+	if (so.self_address && so.self_address[0] == '\0')
+		so.self_address = NULL;
 	if ((rc = state_open(&d->st, d->loop, &so)) < 0) {
 		LOG_ERR("cannot open the metadata in %s: %s", data, mds_strerror(rc));
 		goto fail;
@@ -235,6 +268,22 @@ static int run(struct mdsd *d, bool foreground)
 	}
 	d->cm_started = true;
 	client_chunks_attach(&d->clients, &d->chunks);
+	d->chunkservers.may_serve = cs_may_serve;
+	d->chunkservers.serve_arg = d;
+	d->clients.cluster = &d->cluster;
+	struct cluster_options clo = {
+		.self_address = so.self_address,
+		.listen_host = cfg_str(c, "MDS_PEER_LISTEN_HOST"),
+		.listen_port = (uint16_t)cfg_uint(c, "MDS_PEER_LISTEN_PORT"),
+		.notify_script = cfg_str(c, "MDS_NOTIFY_SCRIPT"),
+	};
+	state_on_role(d->st, on_role, d);
+	if ((rc = cluster_start(&d->cluster, d->loop, d->st, &clo)) < 0) {
+		stop_loop(d);
+		uv_run(d->loop, UV_RUN_NOWAIT);
+		state_close(d->st);
+		goto fail;
+	}
 	uv_signal_init(d->loop, &d->sigterm);
 	uv_signal_init(d->loop, &d->sigint);
 	uv_signal_init(d->loop, &d->sighup);

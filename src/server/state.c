@@ -83,6 +83,31 @@ struct mds_state {
 	uint64_t sync_durable;
 	int sync_rc;
 	bool closing;
+
+	/* Cluster. */
+	uint64_t node_id;
+	char *self_address;         /* NULL: single node */
+	state_send_fn send;
+	void *send_arg;
+	state_role_fn on_role;
+	void *on_role_arg;
+	bool ready;                 /* leads, its term's barrier applied */
+	uint64_t barrier_term;      /* a barrier of this term is in flight */
+	char barrier_tag;           /* &barrier_tag: the barrier's ctx */
+	bool initializing;          /* MC_INIT proposed by this leader */
+	unsigned election_ms;
+	/* Read fences (state_read_fence). */
+	uint64_t fence_seq;         /* last fence handed out */
+	uint64_t fence_index;       /* its barrier's log index */
+	state_fence_fn on_fence;
+	void *on_fence_arg;
+};
+
+/* A read fence's barrier (its ctx): starts like struct proposal, with
+ * done NULL, so fsm_lost() tells the two apart. */
+struct fence {
+	state_done_fn done_null;
+	uint64_t seq;
 };
 
 static int propose_bytes(struct mds_state *st, struct proposal *p);
@@ -151,6 +176,8 @@ static int fsm_apply(void *arg, uint64_t index, const void *data, size_t len, vo
 		}
 		if (cmd.kind == MC_SESSION_OPEN && res.err == 0 && cmd.session >= st->next_session)
 			st->next_session = cmd.session + 1;
+		if (cmd.kind == MC_INIT && res.err == 0 && cmd.data.len == 8 && st->metaid == 0)
+			st->metaid = be64_get(cmd.data.p);
 		if (p && cmd.kind == MC_MKNODE && res.err == -MDS_EAGAIN &&
 		    p->retries < MKNODE_RETRIES) {
 			LOG_WARN("inode %u was taken before its command applied; proposing again",
@@ -230,11 +257,45 @@ static int fsm_apply_end(void *arg, uint64_t last_index)
 
 static void fsm_lost(void *arg, void *ctx)
 {
-	(void)arg;
+	struct mds_state *st = arg;
+	if (ctx == &st->barrier_tag) {
+		st->barrier_term = 0;     /* proposed again if this node leads again */
+		return;
+	}
 	struct proposal *p = ctx;
+	if (p->done == NULL) {        /* a read fence: its readers' links close */
+		free(p);
+		return;
+	}
 	struct meta_result res = {.err = -MDS_EAGAIN};
 	p->done(p->ctx, &res);
 	proposal_free(p);
+}
+
+static void check_role(struct mds_state *st);
+
+static void fsm_barrier_done(void *arg, void *ctx)
+{
+	struct mds_state *st = arg;
+	if (ctx != &st->barrier_tag) {
+		struct fence *f = ctx;
+		uint64_t seq = f->seq;
+		free(f);
+		if (st->on_fence)
+			st->on_fence(st->on_fence_arg, seq);
+		return;
+	}
+	struct cons_status s;
+	cons_group_status(st->group, &s);
+	bool was = st->ready;
+	st->ready = s.role == CONS_ROLE_LEADER && s.term == st->barrier_term;
+	st->barrier_term = 0;
+	if (st->ready && !was) {
+		LOG_INFO("leading in term %llu (applied index %llu): serving",
+			 (unsigned long long)s.term, (unsigned long long)s.applied_index);
+		if (st->on_role)
+			st->on_role(st->on_role_arg, true);
+	}
 }
 
 static int fsm_checkpoint(void *arg)
@@ -246,6 +307,40 @@ static int fsm_checkpoint(void *arg)
 /* ---- driving the node on the loop ------------------------------------------ */
 
 static void on_timer(uv_timer_t *t);
+static void on_init_applied(void *ctx, const struct meta_result *r);
+static int propose_init(struct mds_state *st, state_done_fn done, void *ctx);
+
+/* Follows leadership after every step: a new leader proposes a barrier of
+ * its term and serves once it is applied (fsm_barrier_done); a node that
+ * stops leading stops serving at once. A ready leader without a file
+ * system (a cluster just bootstrapped) creates it. */
+static void check_role(struct mds_state *st)
+{
+	if (st->closing || st->failed)
+		return;
+	struct cons_status s;
+	cons_group_status(st->group, &s);
+	if (s.role != CONS_ROLE_LEADER) {
+		st->barrier_term = 0;
+		if (st->ready) {
+			st->ready = false;
+			LOG_INFO("no longer leading (term %llu, leader %llu)",
+				 (unsigned long long)s.term, (unsigned long long)s.leader_id);
+			if (st->on_role)
+				st->on_role(st->on_role_arg, false);
+		}
+		return;
+	}
+	if (st->ready || st->barrier_term == s.term)
+		goto init;
+	if (cons_group_barrier(st->group, &st->barrier_tag, NULL) == 0)
+		st->barrier_term = s.term;
+	return;
+init:
+	if (st->ready && st->self_address && st->metaid == 0 && !st->initializing &&
+	    propose_init(st, on_init_applied, st) == 0)
+		st->initializing = true;
+}
 
 static void arm_timer(struct mds_state *st)
 {
@@ -286,6 +381,7 @@ static void sync_done(uv_work_t *w, int status)
 		LOG_ERR("metadata group stopped: %s", mds_strerror(rc));
 		st->failed = rc;
 	}
+	check_role(st);
 	maybe_sync(st);
 	arm_timer(st);
 }
@@ -314,8 +410,52 @@ static void on_timer(uv_timer_t *t)
 		LOG_ERR("metadata group stopped: %s", mds_strerror(rc));
 		st->failed = rc;
 	}
+	check_role(st);
 	maybe_sync(st);
 	arm_timer(st);
+}
+
+void state_receive(struct mds_state *st, uint32_t group, uint64_t from, struct raft_message *m)
+{
+	if (st->closing || group != META_GROUP) {
+		/* The payload is ours to free; m's own allocations the caller's. */
+		if (m->type == RAFT_APPEND_ENTRIES && m->append_entries.n_entries > 0)
+			raft_free(m->append_entries.entries[0].batch);
+		else if (m->type == RAFT_INSTALL_SNAPSHOT)
+			raft_free(m->install_snapshot.data.base);
+		return;
+	}
+	cons_node_set_time(st->node, uv_now(st->loop));
+	int rc = cons_group_receive(st->group, from, m);
+	struct cons_status s;
+	cons_group_status(st->group, &s);
+	if (rc < 0 && s.failed && !st->failed) {
+		LOG_ERR("metadata group stopped: %s", mds_strerror(rc));
+		st->failed = rc;
+	}
+	check_role(st);
+	maybe_sync(st);
+	arm_timer(st);
+}
+
+static void transport_send(void *arg, uint32_t group, uint64_t to, const char *to_address,
+			   const struct raft_message *m)
+{
+	struct mds_state *st = arg;
+	if (st->send)
+		st->send(st->send_arg, group, to, to_address, m);
+}
+
+void state_set_sender(struct mds_state *st, state_send_fn fn, void *arg)
+{
+	st->send = fn;
+	st->send_arg = arg;
+}
+
+void state_on_role(struct mds_state *st, state_role_fn fn, void *arg)
+{
+	st->on_role = fn;
+	st->on_role_arg = arg;
 }
 
 /* Drives the node inline (start-up only) until pred holds. */
@@ -345,6 +485,12 @@ static bool is_leader(struct mds_state *st)
 	struct cons_status s;
 	cons_group_status(st->group, &s);
 	return s.role == CONS_ROLE_LEADER && s.applied_index >= s.commit_index;
+}
+
+static bool is_ready(struct mds_state *st)
+{
+	check_role(st);
+	return st->ready;
 }
 
 static bool caught_up(struct mds_state *st)
@@ -553,14 +699,31 @@ static void on_init(void *ctx, const struct meta_result *r)
 	w->done = true;
 }
 
-static int init_filesystem(struct mds_state *st)
+/* Proposes MC_INIT with a fresh random metaid. */
+static int propose_init(struct mds_state *st, state_done_fn done, void *ctx)
 {
-	struct init_wait w = {0};
 	uint8_t metaid[8];
 	if (getrandom(metaid, sizeof(metaid), 0) != sizeof(metaid))
 		return -MDS_EIO;
 	struct meta_cmd cmd = {.kind = MC_INIT, .data = {metaid, 8}};
-	int rc = state_propose(st, &cmd, on_init, &w);
+	return state_propose(st, &cmd, done, ctx);
+}
+
+/* A cluster's leader created the file system (check_role). */
+static void on_init_applied(void *ctx, const struct meta_result *r)
+{
+	struct mds_state *st = ctx;
+	st->initializing = false;
+	if (r->err < 0)
+		LOG_ERR("cannot create the file system: %s", mds_strerror(r->err));
+	else
+		LOG_INFO("new file system created (metaid %016llx)", (unsigned long long)st->metaid);
+}
+
+static int init_filesystem(struct mds_state *st)
+{
+	struct init_wait w = {0};
+	int rc = propose_init(st, on_init, &w);
 	if (rc < 0)
 		return rc;
 	uv_update_time(st->loop);
@@ -574,8 +737,39 @@ static int init_filesystem(struct mds_state *st)
 	}
 	if (w.res.err < 0)
 		return w.res.err;
-	LOG_INFO("new file system created (metaid %016llx)", (unsigned long long)be64_get(metaid));
+	LOG_INFO("new file system created (metaid %016llx)", (unsigned long long)st->metaid);
 	return 0;
+}
+
+/* Makes a new group a one-voter group of this node. */
+static int bootstrap_self(struct mds_state *st)
+{
+	char self[64];
+	snprintf(self, sizeof(self), "node%llu", (unsigned long long)st->node_id);
+	struct raft_configuration conf;
+	raft_configuration_init(&conf);
+	int rc = raft_configuration_add(&conf, st->node_id,
+					st->self_address ? st->self_address : self, RAFT_VOTER)
+		? -MDS_ENOMEM : 0;
+	if (rc == 0)
+		rc = cons_group_bootstrap(st->group, &conf);
+	raft_configuration_close(&conf);
+	if (rc < 0)
+		LOG_ERR("cannot bootstrap the metadata group: %s", mds_strerror(rc));
+	else
+		LOG_INFO("bootstrapped a one-node metadata group (node %llu)",
+			 (unsigned long long)st->node_id);
+	return rc;
+}
+
+int state_bootstrap(struct mds_state *st)
+{
+	int rc = bootstrap_self(st);
+	if (rc == 0) {
+		maybe_sync(st);
+		arm_timer(st);
+	}
+	return rc;
 }
 
 int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_options *opt)
@@ -585,7 +779,11 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 		return -MDS_ENOMEM;
 	st->loop = loop;
 	st->disk_reserve = opt->disk_reserve;
-	if ((st->data_path = strdup(opt->data_path)) == NULL) {
+	st->node_id = opt->node_id;
+	st->election_ms = opt->election_ms ? opt->election_ms : CONS_DEFAULT_ELECTION_TIMEOUT_MS;
+	if ((st->data_path = strdup(opt->data_path)) == NULL ||
+	    (opt->self_address && (st->self_address = strdup(opt->self_address)) == NULL)) {
+		free(st->data_path);
 		free(st);
 		return -MDS_ENOMEM;
 	}
@@ -615,7 +813,9 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 		co.snapshot_trailing = co.snapshot_threshold / 2;
 	snprintf(path, sizeof(path), "%s/raft", opt->data_path);
 	uv_update_time(loop);
-	if ((rc = cons_node_open(path, &co, NULL, uv_now(loop), &st->node)) < 0) {
+	struct cons_transport tr = {.send = transport_send, .arg = st};
+	if ((rc = cons_node_open(path, &co, st->self_address ? &tr : NULL, uv_now(loop),
+				 &st->node)) < 0) {
 		LOG_ERR("cannot open the log in %s: %s", path, mds_strerror(rc));
 		goto fail_store;
 	}
@@ -626,35 +826,34 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 		.apply = fsm_apply,
 		.apply_end = fsm_apply_end,
 		.lost = fsm_lost,
+		.barrier_done = fsm_barrier_done,
 		.checkpoint = fsm_checkpoint,
 	};
-	char self[32];
+	char self[64];
 	snprintf(self, sizeof(self), "node%llu", (unsigned long long)opt->node_id);
-	if ((rc = cons_group_open(st->node, META_GROUP, opt->node_id, self, &fsm, &st->group)) < 0) {
+	if ((rc = cons_group_open(st->node, META_GROUP, opt->node_id,
+				  st->self_address ? st->self_address : self, &fsm, &st->group)) < 0) {
 		LOG_ERR("cannot open the metadata group: %s", mds_strerror(rc));
 		goto fail_node;
 	}
 	struct cons_status s;
 	cons_group_status(st->group, &s);
-	if (s.role == CONS_ROLE_NONE && s.term == 0 && s.last_index == 0) {
-		struct raft_configuration conf;
-		raft_configuration_init(&conf);
-		rc = raft_configuration_add(&conf, opt->node_id, self, RAFT_VOTER) ? -MDS_ENOMEM : 0;
-		if (rc == 0)
-			rc = cons_group_bootstrap(st->group, &conf);
-		raft_configuration_close(&conf);
-		if (rc < 0) {
-			LOG_ERR("cannot bootstrap the metadata group: %s", mds_strerror(rc));
+	bool fresh = s.role == CONS_ROLE_NONE && s.term == 0 && s.last_index == 0;
+	if (fresh && (opt->bootstrap || !st->self_address) && (rc = bootstrap_self(st)) < 0)
+		goto fail_group;
+	if (fresh && !opt->bootstrap && st->self_address)
+		LOG_INFO("no metadata yet: waiting for `mdsctl bootstrap` or to be added to a "
+			 "cluster (node %llu at %s)", (unsigned long long)opt->node_id,
+			 st->self_address);
+	if (!st->self_address) {
+		/* A single voter elects itself, replays what it logged and
+		 * serves once its barrier is applied. */
+		if ((rc = drive_until(st, is_leader, START_TIMEOUT_MS)) < 0 ||
+		    (rc = drive_until(st, caught_up, START_TIMEOUT_MS)) < 0 ||
+		    (rc = drive_until(st, is_ready, START_TIMEOUT_MS)) < 0) {
+			LOG_ERR("the metadata group did not start: %s", mds_strerror(rc));
 			goto fail_group;
 		}
-		LOG_INFO("bootstrapped a one-node metadata group (node %llu)",
-			 (unsigned long long)opt->node_id);
-	}
-	/* A single-voter group elects itself and replays what it logged. */
-	if ((rc = drive_until(st, is_leader, START_TIMEOUT_MS)) < 0 ||
-	    (rc = drive_until(st, caught_up, START_TIMEOUT_MS)) < 0) {
-		LOG_ERR("the metadata group did not start: %s", mds_strerror(rc));
-		goto fail_group;
 	}
 	MDB_txn *txn;
 	uint64_t next = 0;
@@ -667,15 +866,11 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	st->next_session = next > 1 ? (uint32_t)next : 1;
 	meta_chunk_next_seq(&st->store, txn, &st->next_chunk);
 	meta_txn_abort(txn);
-	if (st->metaid == 0) {
+	if (st->metaid == 0 && !st->self_address) {
 		if ((rc = init_filesystem(st)) < 0) {
 			LOG_ERR("cannot create the file system: %s", mds_strerror(rc));
 			goto fail_group;
 		}
-		if ((rc = meta_txn_read(&st->store, &txn)) < 0)
-			goto fail_group;
-		meta_counter_get(&st->store, txn, META_METAID, &st->metaid);
-		meta_txn_abort(txn);
 	}
 	cons_group_status(st->group, &s);
 	LOG_INFO("metadata ready: term %llu, applied index %llu, next inode %u",
@@ -701,6 +896,7 @@ fail_store:
 	meta_store_close(&st->store);
 fail_clock:
 	hlc_close(&st->clock);
+	free(st->self_address);
 	free(st->data_path);
 	free(st);
 	return rc;
@@ -727,6 +923,7 @@ void state_close(struct mds_state *st)
 	free(st->fin);
 	free(st->retry);
 	meta_lock_events_free(&st->lock_ev);
+	free(st->self_address);
 	free(st->data_path);
 	free(st);
 }
@@ -771,9 +968,98 @@ uint64_t state_metaid(const struct mds_state *st)
 
 bool state_is_leader(const struct mds_state *st)
 {
+	return st->ready;
+}
+
+bool state_read_ok(struct mds_state *st)
+{
+	if (!st->ready)
+		return false;
+	if (!st->self_address)
+		return true;
+	struct cons_member m[16];
+	size_t n = cons_group_members(st->group, m, 16);
+	uint64_t ago[16];
+	size_t voters = 0;
+	for (size_t i = 0; i < n && i < 16; i++)
+		if (m[i].role == RAFT_VOTER)
+			ago[voters++] = m[i].id == st->node_id ? 0 : m[i].last_contact_ms;
+	if (voters == 0)
+		return false;
+	/* The quorum-th most recent contact (insertion sort: a handful). */
+	for (size_t i = 1; i < voters; i++)
+		for (size_t j = i; j > 0 && ago[j - 1] > ago[j]; j--) {
+			uint64_t t = ago[j];
+			ago[j] = ago[j - 1];
+			ago[j - 1] = t;
+		}
+	uint64_t quorum_ago = ago[voters / 2];
+	return quorum_ago != UINT64_MAX && quorum_ago < (uint64_t)st->election_ms * 3 / 4;
+}
+
+uint64_t state_read_fence(struct mds_state *st)
+{
 	struct cons_status s;
 	cons_group_status(st->group, &s);
-	return s.role == CONS_ROLE_LEADER;
+	if (!st->ready || s.role != CONS_ROLE_LEADER)
+		return 0;
+	/* A barrier not committed yet when the read arrived will do. */
+	if (st->fence_seq && st->fence_index > s.commit_index)
+		return st->fence_seq;
+	struct fence *f = malloc(sizeof(*f));
+	if (f == NULL)
+		return 0;
+	*f = (struct fence){.done_null = NULL, .seq = st->fence_seq + 1};
+	uint64_t index;
+	if (cons_group_barrier(st->group, f, &index) < 0) {
+		free(f);
+		return 0;
+	}
+	st->fence_seq = f->seq;
+	st->fence_index = index;
+	maybe_sync(st);
+	return st->fence_seq;
+}
+
+void state_on_fence(struct mds_state *st, state_fence_fn fn, void *arg)
+{
+	st->on_fence = fn;
+	st->on_fence_arg = arg;
+}
+
+uint64_t state_leader(struct mds_state *st, char *address, size_t size)
+{
+	struct cons_status s;
+	cons_group_status(st->group, &s);
+	if (size)
+		address[0] = '\0';
+	if (s.leader_id == 0)
+		return 0;
+	if (s.leader_id == st->node_id) {
+		snprintf(address, size, "%s", st->self_address ? st->self_address : "");
+		return s.leader_id;
+	}
+	struct cons_member m[16];
+	size_t n = cons_group_members(st->group, m, 16);
+	for (size_t i = 0; i < n && i < 16; i++)
+		if (m[i].id == s.leader_id)
+			snprintf(address, size, "%s", m[i].address);
+	return s.leader_id;
+}
+
+struct cons_group *state_group(struct mds_state *st)
+{
+	return st->group;
+}
+
+uint64_t state_node_id(const struct mds_state *st)
+{
+	return st->node_id;
+}
+
+const char *state_self_address(const struct mds_state *st)
+{
+	return st->self_address;
 }
 
 void state_stats(struct mds_state *st, struct state_stats *out)

@@ -34,6 +34,13 @@ struct state_options {
 	uint64_t snapshot_threshold;   /* applied entries between checkpoints */
 	uint64_t disk_reserve;         /* bytes kept free on data_path's disk */
 	unsigned election_ms, heartbeat_ms;
+	/* A cluster node: its peer address ("ip:port"). NULL: a single node
+	 * without peers (the store is opened, replayed and, when new, made a
+	 * one-voter group with a file system before state_open returns). */
+	const char *self_address;
+	/* A new empty store becomes a one-voter group at once (else it waits
+	 * for state_bootstrap() or for a leader to add it). */
+	bool bootstrap;
 };
 
 /* Called once the command is applied everywhere it must be (or failed to
@@ -71,9 +78,58 @@ uint64_t state_alloc_chunk(struct mds_state *st);
 /* A session id never handed out before on this file system. */
 uint32_t state_alloc_session(struct mds_state *st);
 
+/* ---- cluster ---- */
+
+/* Outgoing Raft messages go to fn (the peer transport); until it is set
+ * they are dropped (Raft retries). */
+struct raft_message;
+typedef void (*state_send_fn)(void *arg, uint32_t group, uint64_t to, const char *to_address,
+			      const struct raft_message *m);
+void state_set_sender(struct mds_state *st, state_send_fn fn, void *arg);
+
+/* A Raft message from peer `from`. Takes its payload (entries batch,
+ * snapshot data) in every case; m's own allocations stay the caller's
+ * (cons_msg_release()), as for cons_group_receive(). */
+void state_receive(struct mds_state *st, uint32_t group, uint64_t from, struct raft_message *m);
+
+/* Leadership: fn(arg, true) once this node leads AND has applied every
+ * entry committed before its term (a barrier of its own term is applied):
+ * only then does it serve; fn(arg, false) when it stops leading. */
+typedef void (*state_role_fn)(void *arg, bool leader);
+void state_on_role(struct mds_state *st, state_role_fn fn, void *arg);
+
+/* A node started without state and without MDS_BOOTSTRAP: makes it a
+ * one-voter group; once it leads it creates the file system.
+ * -MDS_EEXIST when the node already has state. */
+int state_bootstrap(struct mds_state *st);
+
+/* The known leader (0: none) and its peer address ("" if unknown). */
+uint64_t state_leader(struct mds_state *st, char *address, size_t size);
+
+/* Reads. A read served from this node's store is linearizable when this
+ * node leads and holds a lease: a majority of voters (itself included)
+ * answered it within the last 3/4 election timeout, so no other node can
+ * have been elected meanwhile (a follower that heard from its leader
+ * within an election timeout refuses to vote; libraft's leader stickiness)
+ * and every acknowledged change is applied here. A single node always
+ * holds it. Without the lease, reads wait for a fence: a barrier entry
+ * committed after they arrived (the read index, Raft thesis 6.4). */
+bool state_read_ok(struct mds_state *st);
+/* The fence a read arriving now must wait for: reads may go once
+ * state_on_fence's callback reports a sequence number >= it. 0 when this
+ * node does not lead (no fence will come). */
+uint64_t state_read_fence(struct mds_state *st);
+typedef void (*state_fence_fn)(void *arg, uint64_t done);
+void state_on_fence(struct mds_state *st, state_fence_fn fn, void *arg);
+
+struct cons_group *state_group(struct mds_state *st);
+uint64_t state_node_id(const struct mds_state *st);
+const char *state_self_address(const struct mds_state *st);
+
 int state_read(struct mds_state *st, MDB_txn **txn);
 struct meta_store *state_store(struct mds_state *st);
 uint64_t state_metaid(const struct mds_state *st);
+/* This node leads and may serve (see state_on_role). */
 bool state_is_leader(const struct mds_state *st);
 
 struct state_stats {
