@@ -58,11 +58,13 @@ own, for proving the topology and VIP moves with a single-node mdsd;
 notify() runs a node's script by hand.
 """
 
+import inspect
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -129,6 +131,44 @@ echo "$t0 $(date +%s.%N) node=$NODE role=$role term=$term leader=${{MDS_LEADER_I
 """
 
 
+class ProtocolMismatch(Exception):
+    pass
+
+
+def control_call(host, port, request, timeout):
+    body = json.dumps(request, separators=(",", ":")).encode()
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.settimeout(timeout)
+        s.sendall(struct.pack(">II", 10, len(body)) + body)
+        head = b""
+        while len(head) < 8:
+            b = s.recv(8 - len(head))
+            if not b:
+                raise OSError("closed before answering")
+            head += b
+        mtype, length = struct.unpack(">II", head)
+        if mtype != 11 or length > 1 << 24:
+            raise ProtocolMismatch(f"answer type {mtype}, length {length}")
+        data = b""
+        while len(data) < length:
+            b = s.recv(length - len(data))
+            if not b:
+                raise OSError("closed mid-answer")
+            data += b
+    try:
+        answer = json.loads(data)
+    except ValueError:
+        raise ProtocolMismatch(f"answer not JSON: {data[:100]!r}")
+    if not isinstance(answer, dict):
+        raise ProtocolMismatch(f"answer not an object: {data[:200]!r}")
+    return answer
+
+
+# The same two definitions, as source for a probe run inside a namespace.
+CONTROL_CALL_PY = "import json, socket, struct\n\n" + \
+    inspect.getsource(ProtocolMismatch) + "\n" + inspect.getsource(control_call)
+
+
 def _run(argv, timeout):
     try:
         return subprocess.run([str(a) for a in argv], capture_output=True,
@@ -153,10 +193,19 @@ class MdsNode:
         # from its own address, never from the VIP it may hold.
         ip("-n", self.netns.name, "route", "replace", str(POOL),
            "via", self.netns.host_addr, "src", self.netns.ns_addr)
+        # While the node is partitioned (its host end down, and with it the
+        # host's connected route to its /30), what other namespaces send it
+        # must not follow the host's default route: this route takes over
+        # and the parking namespace drops it (silence, as in a real
+        # partition). It goes with the parking veth.
+        parking = cluster.parking
+        ip("route", "add", str(self.netns.network), "via", parking.ns_addr,
+           "dev", parking.host_if, "metric", "4000")
         self.proc = None
         self.procs = []
         self.paused = False
         self.partitioned = False
+        self.expected_down = False
         self.notify_path = self.dir / "notify.sh"
         self._write_script()
 
@@ -224,6 +273,7 @@ class MdsNode:
             raise HarnessError(f"{self.name} is already running")
         cfg = self.write_config()
         self.paused = False
+        self.expected_down = False
         self.proc = self.cluster.harness.start(
             self.name, self.netns.exec_argv([mdsd_binary(), "-f", "-c", cfg,
                                              "start"]),
@@ -256,6 +306,7 @@ class MdsNode:
         stop timeout."""
         if self.proc is None:
             return
+        self.expected_down = True
         if self.paused:
             self.resume()
         stop_all([self.proc])
@@ -264,6 +315,7 @@ class MdsNode:
         """SIGKILL, as in a crash. Returns the time.time() of the signal."""
         if not self.alive():
             raise HarnessError(f"{self.name} is not running")
+        self.expected_down = True
         t = time.time()
         self.proc.signal(signal.SIGKILL)
         self.proc.wait_exit(10)
@@ -312,12 +364,50 @@ class MdsNode:
         return r
 
     def status(self, timeout=STATUS_TIMEOUT):
-        """`mdsctl status -j` as a dict, or None (the reason kept in
-        self.last_status_error)."""
+        """This node's own status (what `mdsctl status -j` reports for the
+        node asked: id, role, term, commit, applied, last, leader, members)
+        as a dict, or None (the reason kept in self.last_status_error).
+
+        mdsctl status also asks every other member, one after the other,
+        with a timeout of at least a second each, so one partitioned or
+        stopped member would make every call take seconds. The node's own
+        answer is fetched here directly over the control port, with
+        mdsctl's request framing (type 10, JSON {"op": "status"}; answer
+        type 11, JSON), from the host, or from inside the namespace while
+        the node is partitioned. If the framing is not what is expected,
+        `mdsctl status -j` is used from then on."""
         if not self.running:
             self.last_status_error = "not running" if not self.alive() else "paused"
             return None
-        r = self.mdsctl("status", "-j", timeout=timeout, check=False)
+        if self.cluster.raw_status:
+            try:
+                if self.partitioned:
+                    return self._status_inside(timeout)
+                return control_call(self.addr, self.cluster.peer_port,
+                                    {"op": "status"}, timeout)
+            except ProtocolMismatch as e:
+                self.cluster.raw_status = False
+                self.cluster.raw_status_error = str(e)
+            except (OSError, ValueError) as e:
+                self.last_status_error = f"status: {e!r}"
+                return None
+        return self._status_mdsctl(timeout)
+
+    def _status_inside(self, timeout):
+        probe = (CONTROL_CALL_PY + "import json, sys\n"
+                 f"print(json.dumps(control_call('{self.addr}', "
+                 f"{self.cluster.peer_port}, {{'op': 'status'}}, {timeout})))\n")
+        r = _run(self.netns.exec_argv(["/usr/bin/python3", "-c", probe]),
+                 timeout + 5)
+        if r.returncode != 0:
+            if "ProtocolMismatch" in r.stderr:
+                raise ProtocolMismatch(r.stderr.strip().splitlines()[-1])
+            raise OSError(f"status inside {self.netns.name}: "
+                          f"{r.stderr.strip().splitlines()[-1:]}")
+        return json.loads(r.stdout)
+
+    def _status_mdsctl(self, timeout):
+        r = self.mdsctl("status", "-j", timeout=timeout + 10, check=False)
         if r.returncode != 0:
             self.last_status_error = f"rc {r.returncode}: {r.stderr.strip()} {r.stdout.strip()}"
             return None
@@ -357,8 +447,22 @@ class MdsNode:
         if self.proc is None:
             return "never started"
         if not self.alive():
-            return "down"
+            return "down" if self.expected_down else \
+                f"DIED BY ITSELF ({self.exit_status()})"
         return "paused" if self.paused else "up"
+
+    def exit_status(self):
+        """How the process ended (it is reaped here), e.g. "signal 11"."""
+        if self.proc is None or self.alive():
+            return None
+        self.proc.reap()
+        rc = self.proc.returncode
+        return f"signal {-rc}" if rc is not None and rc < 0 else f"exit {rc}"
+
+    def died(self):
+        """True if the process ended without kill()/stop() from here."""
+        return self.proc is not None and not self.expected_down \
+            and not self.alive()
 
     def __repr__(self):
         return f"<MdsNode {self.id} {self.addr} {self.state_word()}" \
@@ -380,6 +484,8 @@ class MdsCluster(Master):
         if bootstrap not in ("mdsctl", "config"):
             raise ValueError(f"bootstrap={bootstrap!r}")
         self.bootstrap_mode = bootstrap
+        self.raw_status = True         # see MdsNode.status()
+        self.raw_status_error = None
         self.peer_port = harness.port()
         self.dir = harness.path(self.name)
         self.notify_log = self.dir / "notify.log"
@@ -708,6 +814,16 @@ class MdsCluster(Master):
                     pass
             if n.paused:
                 n.resume()
+
+    def check_alive(self):
+        """Raises HarnessError if a node ended without being killed or
+        stopped by the test (a crash), naming how it ended."""
+        dead = [n for n in self.nodes if n.died()]
+        if dead:
+            raise HarnessError(
+                "mdsd died by itself: " + ", ".join(
+                    f"node {n.id} ({n.exit_status()})" for n in dead)
+                + "\n" + self.diagnose())
 
     def diagnose(self, lines=25):
         """Statuses, the VIP route, the notify log and every node's log
