@@ -18,7 +18,8 @@
  * and the WAL gets a SNAPSHOT_MARK at the compaction point, which frees the
  * entries up to it. The point is S - snapshot_trailing, held lower while
  * leading so that each live follower keeps the entries after its match
- * index (it could not catch up otherwise: InstallSnapshot is not there yet).
+ * index (a snapshot would cost it a copy of the whole store), and a
+ * follower being sent a snapshot the entries after that snapshot.
  * A crash between the steps is harmless: the descriptor never points below
  * the WAL's mark, and the state machine is at or past S.
  */
@@ -105,6 +106,19 @@ static uint64_t compaction_point(struct cons_group *g, uint64_t s)
 			continue;
 		if (raft_match_index(r, sv->id, &match) != 0)
 			continue;
+		/* A follower being sent a snapshot will want the entries after
+		 * it: keep them until it has it, or it needs another at once
+		 * (and the snapshot's own entry, the previous one libraft sends
+		 * with them: it is not in libraft's view once a newer snapshot
+		 * is taken). */
+		struct cons_peer *p = cons_grp_peer(g, sv->id);
+		if (p && p->snap_hold > 0 && match < p->snap_hold) {
+			if (p->snap_hold - 1 < point)
+				point = p->snap_hold - 1;
+			continue;
+		}
+		if (p)
+			p->snap_hold = 0;
 		/* A follower at or below the mark needs a snapshot already:
 		 * holding back would not help it. Otherwise keep the entry at its
 		 * match index (libraft sends it as the previous entry) and all
@@ -149,7 +163,8 @@ static int maybe_snapshot(struct cons_group *g)
 		snapshot_skip(g, s, "cannot encode the configuration", cons_raft_err(rc));
 		return 0;
 	}
-	rc = cons_snap_write(n->groups_dir, g->id, s, term, r->configuration_committed_index, &buf);
+	rc = cons_snap_write(n->groups_dir, g->id, CONS_SNAP_CURRENT, s, term,
+			     r->configuration_committed_index, 0, &buf);
 	if (rc) {
 		raft_free(buf.base);
 		snapshot_skip(g, s, "cannot write the descriptor", rc);

@@ -13,7 +13,10 @@
  * Consistency checks at start (each a -MDS_ECORRUPT with a log line): with
  * mark M, last entry L, descriptor index S and the fsm's applied index A,
  * a restart needs M <= A <= L (the entries after A are in the log and A is
- * not past it), M <= S <= L, and a descriptor whenever M > 0.
+ * not past it), M <= S <= L, and a descriptor whenever M > 0. A store copy
+ * installed from a leader may be past L: allowed up to the applied index
+ * the descriptor recorded for it. An install a crash interrupted is
+ * finished or undone first (consensus/install.c).
  */
 #include "consensus/group.h"
 
@@ -56,6 +59,8 @@ static void destroy(struct cons_group *g)
 	cons_fifo_free(&g->pending);
 	cons_fifo_free(&g->persist);
 	cons_fifo_free(&g->done);
+	if (g->install_pos)
+		raft_configuration_close(&g->install_md.configuration);
 	if (g->raft_ready)
 		raft_close(&g->raft, NULL);
 	cons_node_unlink_group(g->node, g);
@@ -108,9 +113,12 @@ static int check_state(struct cons_group *g, bool have_state, const struct wal_g
 			       "(last %" PRIu64 ")", snap->index, st->last_index);
 	if (a < st->mark_index)
 		return corrupt(g, "the state machine (at %" PRIu64 ") is older than the log's "
-			       "compaction point %" PRIu64 ": it needs a snapshot from a peer, which "
-			       "is not supported yet", a, st->mark_index);
-	if (a > st->last_index)
+			       "compaction point %" PRIu64 ": restore it, or remove this node's "
+			       "state and add it again (it then gets a snapshot)", a,
+			       st->mark_index);
+	/* A store copy installed from a leader may be ahead of the log: the
+	 * entries up to it are walked, not applied, when they arrive. */
+	if (a > st->last_index && !(snap && snap->fsm_index >= a))
 		return corrupt(g, "the state machine (at %" PRIu64 ") is ahead of the log (last "
 			       "entry %" PRIu64 ")", a, st->last_index);
 	if (st->last_index > 0 && st->term == 0)
@@ -194,7 +202,7 @@ int cons_grp_start(struct cons_group *g)
 	bool have_state = rc == 0;
 	if (rc && rc != -MDS_ENOENT)
 		return cons_grp_fail(g, rc, "cannot read the group's log state");
-	rc = cons_snap_read(n->groups_dir, g->id, &snap);
+	rc = cons_snap_read(n->groups_dir, g->id, CONS_SNAP_CURRENT, &snap);
 	if (rc == 0)
 		have_snap = true;
 	else if (rc != -MDS_ENOENT)
@@ -311,12 +319,14 @@ int cons_group_open(struct cons_node *n, uint32_t group, uint64_t self_id,
 		raft_set_max_inflight_entries(&g->raft, n->opt.max_inflight_entries);
 	g->applied = fsm->applied_index(fsm->arg);
 
+	if ((rc = cons_grp_install_recover(g)) != 0)
+		goto fail;
 	if (wal_group_state(n->wal, group, &st) == 0) {
 		if ((rc = cons_grp_start(g)) != 0)
 			goto fail;
 	} else {
 		struct cons_snap snap;
-		rc = cons_snap_read(n->groups_dir, group, &snap);
+		rc = cons_snap_read(n->groups_dir, group, CONS_SNAP_CURRENT, &snap);
 		if (rc == 0)
 			raft_configuration_close(&snap.conf);
 		else if (rc != -MDS_ENOENT)
@@ -459,20 +469,27 @@ static void drop_payload(struct raft_message *m)
 	}
 }
 
-/* Remembers when the peer was last heard from (compaction hold-back). */
-static void peer_seen(struct cons_group *g, uint64_t id)
+struct cons_peer *cons_grp_peer(struct cons_group *g, uint64_t id)
 {
-	for (size_t i = 0; i < g->npeers; i++) {
-		if (g->peers[i].id == id) {
-			g->peers[i].seen_ms = g->node->now;
-			return;
-		}
-	}
+	for (size_t i = 0; i < g->npeers; i++)
+		if (g->peers[i].id == id)
+			return &g->peers[i];
 	struct cons_peer *p = realloc(g->peers, (g->npeers + 1) * sizeof(*p));
 	if (!p)
-		return; /* only costs an earlier compaction */
+		return NULL;
 	g->peers = p;
-	g->peers[g->npeers++] = (struct cons_peer){.id = id, .seen_ms = g->node->now};
+	p = &g->peers[g->npeers++];
+	*p = (struct cons_peer){.id = id, .seen_ms = UINT64_MAX};
+	return p;
+}
+
+void cons_grp_peer_seen(struct cons_group *g, uint64_t id)
+{
+	struct cons_peer *p = cons_grp_peer(g, id);
+
+	/* Without memory this only costs an earlier compaction. */
+	if (p)
+		p->seen_ms = g->node->now;
 }
 
 bool cons_grp_peer_live(const struct cons_group *g, uint64_t id)
@@ -481,11 +498,12 @@ bool cons_grp_peer_live(const struct cons_group *g, uint64_t id)
 
 	for (size_t i = 0; i < g->npeers; i++)
 		if (g->peers[i].id == id)
-			return g->node->now - g->peers[i].seen_ms <= window;
+			return g->peers[i].seen_ms != UINT64_MAX &&
+			       g->node->now - g->peers[i].seen_ms <= window;
 	return false;
 }
 
-static const char *address_of(const struct cons_group *g, uint64_t id)
+const char *cons_grp_address_of(const struct cons_group *g, uint64_t id)
 {
 	const struct raft_configuration *c = &g->raft.configuration;
 
@@ -493,6 +511,17 @@ static const char *address_of(const struct cons_group *g, uint64_t id)
 		if (c->servers[i].id == id)
 			return c->servers[i].address;
 	return "";
+}
+
+int cons_grp_start_lazily(struct cons_group *g)
+{
+	if (g->started)
+		return 0;
+	/* Bootstrapping: the first records are not durable yet. */
+	if (g->start_pos)
+		return 1;
+	/* A new member: a leader is writing to it for the first time. */
+	return cons_grp_start(g);
 }
 
 int cons_group_receive(struct cons_group *g, uint64_t from_id, struct raft_message *m)
@@ -505,33 +534,27 @@ int cons_group_receive(struct cons_group *g, uint64_t from_id, struct raft_messa
 		return g->failed;
 	}
 	if (m->type == RAFT_INSTALL_SNAPSHOT) {
+		/* Its store copy comes out of band: cons_group_install(). */
 		LOG_WARN("consensus: group %" PRIu32 ": InstallSnapshot from %" PRIu64 " dropped: "
-			 "not supported yet", g->id, from_id);
+			 "it is delivered with its store copy (cons_group_install)", g->id,
+			 from_id);
 		drop_payload(m);
-		return -MDS_ENOTSUP;
+		return -MDS_EINVAL;
 	}
 	if (m->type < RAFT_APPEND_ENTRIES || m->type > RAFT_TIMEOUT_NOW || from_id == 0 ||
 	    from_id == g->self_id) {
 		drop_payload(m);
 		return -MDS_EINVAL;
 	}
-	if (!g->started) {
-		/* Bootstrapping: the first records are not durable yet. */
-		if (g->start_pos) {
-			drop_payload(m);
-			return 0;
-		}
-		/* A new member: a leader is writing to it for the first time. */
-		if ((rc = cons_grp_start(g)) != 0) {
-			drop_payload(m);
-			return rc;
-		}
+	if ((rc = cons_grp_start_lazily(g)) != 0) {
+		drop_payload(m);
+		return rc < 0 ? rc : 0;
 	}
-	peer_seen(g, from_id);
+	cons_grp_peer_seen(g, from_id);
 	m->server_id = from_id;
 	if (!m->server_address) {
 		/* Copied: the configuration may change during the step. */
-		if (!(addr = strdup(address_of(g, from_id)))) {
+		if (!(addr = strdup(cons_grp_address_of(g, from_id)))) {
 			drop_payload(m);
 			return -MDS_ENOMEM;
 		}

@@ -36,9 +36,12 @@
  * group's snapshot descriptor <dir>/groups/<id>.snap atomically (index,
  * term, the committed Raft configuration libraft needs at start), then
  * appends a SNAPSHOT_MARK to the WAL, which frees the older entries and
- * segments. Sending a snapshot to a follower that needs compacted entries
- * (InstallSnapshot) is not implemented: it is logged as -MDS_ENOTSUP and
- * that follower stays behind until a later release streams LMDB to it.
+ * segments. A follower that needs compacted entries (new, or away for
+ * long) gets a snapshot: libraft's InstallSnapshot carries only the
+ * snapshot's index, term and configuration; the store copy itself goes
+ * out of band, streamed by the server (fsm.snapshot_send on the leader,
+ * cons_group_install on the follower; see there). Without those callbacks
+ * such a follower stays behind (logged as -MDS_ENOTSUP).
  *
  * Threads. Everything runs on one thread (the event loop) except
  * cons_node_sync(), the one blocking step (write + fdatasync of the WAL's
@@ -132,6 +135,31 @@ struct cons_fsm {
 	 * valid during the call. On every node: the server learns the
 	 * members' addresses here. May be NULL. */
 	void (*config_changed)(void *arg, uint64_t index, const struct raft_configuration *conf);
+
+	/* Snapshots for followers (both may be NULL: a follower that needs
+	 * compacted entries then stays behind). */
+
+	/* Leader: follower to_id needs entries this node compacted away.
+	 * Send it a copy of the store, out of band (the peer link, not the
+	 * transport), together with m: an InstallSnapshot with term, last
+	 * index and term, and the configuration at conf_index (data empty).
+	 * The copy must hold every entry up to m->install_snapshot.last_index
+	 * (a consistent read of the store, e.g. mdb_env_copy2: its applied
+	 * index is then at or past it); once the follower has all of it,
+	 * deliver m and the copy there with cons_group_install(). Return 0
+	 * when the transfer started, and report its end once with
+	 * cons_group_snapshot_sent(); until then libraft's repeated requests
+	 * for that follower are not passed on, and the entries after the
+	 * snapshot are kept for it. Non-zero: not started (libraft asks again
+	 * a heartbeat later). m is valid during the call (cons_msg_copy). */
+	int (*snapshot_send)(void *arg, uint64_t to_id, const char *to_address,
+			     const struct raft_message *m);
+	/* Follower, inside cons_group_install(): replace the store with the
+	 * received copy now (close the environment, rename the copy over it,
+	 * fsync the directory, reopen) and return 0. applied_index() is read
+	 * again after it and must be at or past last_index. Non-zero stops
+	 * the group; reopened, it starts from whichever store is on disk. */
+	int (*snapshot_install)(void *arg, uint64_t last_index, uint64_t last_term);
 };
 
 enum cons_role {
@@ -249,10 +277,36 @@ int cons_group_barrier(struct cons_group *g, void *ctx, uint64_t *index);
  * address or NULL (looked up in the configuration). The group takes the
  * message's payload memory in every case: an AppendEntries' entries must
  * share one batch block from raft_malloc() (entries[0].batch), which libraft
- * frees; an InstallSnapshot's data.base likewise (InstallSnapshot is not
- * supported yet and is dropped). m itself, the entries array, the address
- * and install_snapshot.conf stay the caller's (cons_msg_release()). */
+ * frees; an InstallSnapshot's data.base likewise (an InstallSnapshot is
+ * refused here with -MDS_EINVAL: it comes with its store copy through
+ * cons_group_install()). m itself, the entries array, the address and
+ * install_snapshot.conf stay the caller's (cons_msg_release()). */
 int cons_group_receive(struct cons_group *g, uint64_t from_id, struct raft_message *m);
+
+/* Follower: the InstallSnapshot m that leader from_id passed to its
+ * fsm.snapshot_send(), once the server has received the store copy whole
+ * and made it durable (fsync), but not swapped it in. libraft decides
+ * first. When it refuses (a stale term) or needs nothing (it has the
+ * entries or a newer snapshot, or still finishes an install), *installed
+ * (may be NULL) is false: discard the copy. Otherwise, inside this call,
+ * in this order: an install marker is written; fsm.snapshot_install()
+ * swaps the store; the descriptor (snapshot index, term, configuration,
+ * and the copy's applied index) replaces the old one; the WAL drops the
+ * whole log for a mark at the snapshot; *installed is true. libraft
+ * learns once the mark is durable (the next sync) and answers the leader;
+ * the entries after the snapshot that the copy already holds are then
+ * walked without being applied again (as after a restart). A crash at any
+ * point reopens from the old state (store not swapped yet) or from the
+ * installed one. m stays the caller's (its data is not used).
+ * -MDS_EINVAL for a malformed message, -MDS_ENOTSUP without
+ * fsm.snapshot_install, else 0 or the error that stopped the group. */
+int cons_group_install(struct cons_group *g, uint64_t from_id, const struct raft_message *m,
+		       bool *installed);
+
+/* Leader: the transfer that fsm.snapshot_send() started to to_id ended
+ * (status 0: delivered; else the error, logged). The next request for
+ * that follower is passed on again. */
+void cons_group_snapshot_sent(struct cons_group *g, uint64_t to_id, int status);
 
 void cons_group_status(struct cons_group *g, struct cons_status *out);
 

@@ -67,10 +67,15 @@ struct cons_qmsg {
 	uint64_t need;
 };
 
-/* When a peer of the group was last heard from (compaction hold-back). */
+/* A peer of the group: when it was last heard from (compaction
+ * hold-back, liveness), and the snapshot the server is sending it. */
 struct cons_peer {
 	uint64_t id;
 	uint64_t seen_ms;
+	uint64_t snap_sending;  /* leader: last index of the snapshot handed to
+	                           fsm.snapshot_send, until reported; 0: none */
+	uint64_t snap_hold;     /* leader: keep the entries after this index
+	                           until its match index reaches it; 0: none */
 };
 
 /* The membership change this node leads (member.c). */
@@ -137,6 +142,11 @@ struct cons_group {
 	bool advancing;         /* inside cons_grp_member_advance */
 	uint64_t conf_told;     /* last index given to fsm.config_changed */
 
+	/* An installed snapshot waiting for its WAL records (install.c). */
+	uint64_t install_pos;   /* durable at this position; 0: none */
+	struct raft_snapshot_metadata install_md;  /* for RAFT_PERSISTED_SNAPSHOT */
+	bool installed_now;     /* set by the update of cons_group_install's step */
+
 	/* Scratch buffers reused between calls. */
 	struct wal_record *recs;
 	size_t recs_cap;
@@ -170,6 +180,32 @@ int cons_grp_submit(struct cons_group *g, enum raft_entry_type type, const void 
 		    size_t len, void *ctx, uint64_t *index);
 /* True when peer id was heard from in the last 4 election timeouts. */
 bool cons_grp_peer_live(const struct cons_group *g, uint64_t id);
+/* The peer's record, added if new (NULL: out of memory). */
+struct cons_peer *cons_grp_peer(struct cons_group *g, uint64_t id);
+/* Records that peer id was heard from now. */
+void cons_grp_peer_seen(struct cons_group *g, uint64_t id);
+/* The address of server id in the latest configuration, or "". */
+const char *cons_grp_address_of(const struct cons_group *g, uint64_t id);
+/* RAFT_START lazily for a new member (no state at all) hearing from a
+ * leader for the first time. 1 when the group cannot start yet
+ * (bootstrapping), 0 when started, or an error. */
+int cons_grp_start_lazily(struct cons_group *g);
+
+/* msg.c: a copy of src in the raft heap (-MDS_ENOMEM). */
+int cons_conf_copy(struct raft_configuration *dst, const struct raft_configuration *src);
+
+/* install.c: snapshots installed from the leader. */
+/* Leader: libraft wants InstallSnapshot sent (m): offered to
+ * fsm.snapshot_send unless a transfer to that follower is under way. */
+void cons_grp_snapshot_offer(struct cons_group *g, const struct raft_message *m);
+/* Follower: carries out RAFT_UPDATE_SNAPSHOT (takes u's chunk and
+ * configuration). */
+int cons_grp_install_update(struct cons_group *g, struct raft_update *u);
+/* Follower: the install's WAL records are durable: RAFT_PERSISTED_SNAPSHOT. */
+int cons_grp_install_durable(struct cons_group *g);
+/* At open, before the state checks: finishes an install a crash
+ * interrupted (see install.c). */
+int cons_grp_install_recover(struct cons_group *g);
 
 /* member.c: membership changes. */
 /* Moves the change on (catch-up finished: promote; aborted: retry or
@@ -190,17 +226,27 @@ int cons_grp_apply(struct cons_group *g);
 void *cons_grp_take_pending(struct cons_group *g, uint64_t index, uint64_t term,
 			    bool *barrier);
 
-/* snapfile.c: the group's snapshot descriptor. */
+/* snapfile.c: the group's snapshot descriptor (CURRENT) and the marker
+ * of an install in progress (INSTALL), in the same format. */
+enum cons_snap_file {
+	CONS_SNAP_CURRENT,
+	CONS_SNAP_INSTALL,
+};
 struct cons_snap {
 	uint64_t index;
 	uint64_t term;
 	uint64_t conf_index;
+	uint64_t fsm_index;     /* installed: the store copy's applied index */
 	struct raft_configuration conf;   /* decoded; raft heap */
 };
 /* -MDS_ENOENT when there is none, -MDS_ECORRUPT when damaged. */
-int cons_snap_read(const char *groups_dir, uint32_t group, struct cons_snap *out);
+int cons_snap_read(const char *groups_dir, uint32_t group, enum cons_snap_file which,
+		   struct cons_snap *out);
 /* Writes it atomically: tmp file, fsync, rename, directory fsync. */
-int cons_snap_write(const char *groups_dir, uint32_t group, uint64_t index, uint64_t term,
-		    uint64_t conf_index, const struct raft_buffer *conf);
+int cons_snap_write(const char *groups_dir, uint32_t group, enum cons_snap_file which,
+		    uint64_t index, uint64_t term, uint64_t conf_index, uint64_t fsm_index,
+		    const struct raft_buffer *conf);
+/* Removes it (unlink, directory fsync); 0 when there is none. */
+int cons_snap_drop(const char *groups_dir, uint32_t group, enum cons_snap_file which);
 
 #endif

@@ -290,7 +290,7 @@ size_t cons_group_members(struct cons_group *g, struct cons_member *out, size_t 
 			m->last_contact_ms = 0;
 		} else {
 			for (size_t k = 0; k < g->npeers; k++)
-				if (g->peers[k].id == s->id)
+				if (g->peers[k].id == s->id && g->peers[k].seen_ms != UINT64_MAX)
 					m->last_contact_ms = g->node->now - g->peers[k].seen_ms;
 		}
 		if (!leader)
@@ -341,10 +341,13 @@ static void advance_catch_up(struct cons_group *g)
 		}
 		g->chg.phase = CONS_CHG_COMMIT;
 		return;
-	default:
+	default: {
 		/* Aborted by libraft (rounds too slow, or no answer for a whole
-		 * round): go on while the server answers and gets somewhere. */
-		if (cons_grp_peer_live(g, id) && match > g->chg.match) {
+		 * round): go on while the server answers and gets somewhere, or
+		 * is being sent a snapshot (minutes for a big store). */
+		const struct cons_peer *p = cons_grp_peer(g, id);
+		bool sending = p && p->snap_sending > 0;
+		if (cons_grp_peer_live(g, id) && (match > g->chg.match || sending)) {
 			LOG_INFO("consensus: group %" PRIu32 ": server %" PRIu64 " is still catching up "
 				 "(at %llu of %llu); next round", g->id, id, match, raft_last_index(r));
 			if ((rc = catch_up(g, id)) != 0)
@@ -353,6 +356,7 @@ static void advance_catch_up(struct cons_group *g)
 		}
 		finish(g, -MDS_ETIMEDOUT);
 		return;
+	}
 	}
 }
 

@@ -11,6 +11,7 @@
 #include "consensus/group.h"
 
 #include "base/err.h"
+#include "consensus/group_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ static int copy_entries(struct raft_append_entries *dst, const struct raft_appen
 	return 0;
 }
 
-static int copy_conf(struct raft_configuration *dst, const struct raft_configuration *src)
+int cons_conf_copy(struct raft_configuration *dst, const struct raft_configuration *src)
 {
 	raft_configuration_init(dst);
 	for (unsigned i = 0; i < src->n; i++) {
@@ -79,7 +80,7 @@ int cons_msg_copy(struct raft_message *dst, const struct raft_message *src)
 		struct raft_install_snapshot *d = &dst->install_snapshot;
 		const struct raft_install_snapshot *s = &src->install_snapshot;
 		d->data = (struct raft_buffer){0};
-		if ((rc = copy_conf(&d->conf, &s->conf)) != 0)
+		if ((rc = cons_conf_copy(&d->conf, &s->conf)) != 0)
 			break;
 		if (s->data.len) {
 			if (!(d->data.base = raft_malloc(s->data.len))) {

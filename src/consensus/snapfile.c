@@ -1,4 +1,5 @@
-/* consensus/snapfile.c - a group's snapshot descriptor, <groups dir>/<id>.snap.
+/* consensus/snapfile.c - a group's snapshot descriptor, <groups dir>/<id>.snap,
+ * and the marker of an install in progress, <groups dir>/<id>.install.
  *
  * With descriptor snapshots the state machine's store is the snapshot;
  * what libraft needs besides it at start is the snapshot's index and term
@@ -6,10 +7,17 @@
  * whole at every snapshot (temporary file, fsync, rename, directory fsync),
  * so it is always either the old or the new descriptor. Big-endian:
  *
- *   u32 magic "MDSS"   u16 version (1)   u16 zero   u32 group
+ *   u32 magic "MDSS"   u16 version (2)   u16 zero   u32 group
  *   u64 index          u64 term          u64 conf_index
+ *   u64 fsm_index      (version 2 only; version 1 files read as 0)
  *   u32 conf_len       conf_len bytes: raft_configuration_encode() output
  *   u32 crc32 (zlib) of everything before it
+ *
+ * fsm_index is non-zero only for a snapshot installed from a leader: the
+ * applied index of the store copy that came with it, which may be past
+ * index and past the local log (see consensus/install.c). The install
+ * marker has the same layout; it exists only while an install is between
+ * "about to swap the store" and "descriptor written".
  */
 #include "consensus/group_int.h"
 
@@ -28,8 +36,8 @@
 #include <zlib.h>
 
 #define SNAP_MAGIC 0x4d445353u  /* "MDSS" */
-#define SNAP_VERSION 1
-#define SNAP_HDR_LEN 40
+#define SNAP_VERSION 2
+#define SNAP_HDR_LEN_V1 40
 #define SNAP_MAX_LEN ((size_t)16 << 20)
 
 static uint32_t crc(const uint8_t *p, size_t len)
@@ -37,10 +45,24 @@ static uint32_t crc(const uint8_t *p, size_t len)
 	return (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), p, len);
 }
 
-static void snap_paths(const char *dir, uint32_t group, char *path, char *tmp, size_t cap)
+static void snap_paths(const char *dir, uint32_t group, enum cons_snap_file which, char *path,
+		       char *tmp, size_t cap)
 {
-	snprintf(path, cap, "%s/%" PRIu32 ".snap", dir, group);
-	snprintf(tmp, cap, "%s/%" PRIu32 ".snap.tmp", dir, group);
+	const char *ext = which == CONS_SNAP_INSTALL ? "install" : "snap";
+	snprintf(path, cap, "%s/%" PRIu32 ".%s", dir, group, ext);
+	snprintf(tmp, cap, "%s/%" PRIu32 ".%s.tmp", dir, group, ext);
+}
+
+static int sync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (dfd < 0 || fsync(dfd) < 0)
+		rc = mds_err_from_errno(errno);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -58,14 +80,15 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int cons_snap_write(const char *groups_dir, uint32_t group, uint64_t index, uint64_t term,
-		    uint64_t conf_index, const struct raft_buffer *conf)
+int cons_snap_write(const char *groups_dir, uint32_t group, enum cons_snap_file which,
+		    uint64_t index, uint64_t term, uint64_t conf_index, uint64_t fsm_index,
+		    const struct raft_buffer *conf)
 {
 	char path[4096], tmp[4096];
 	struct byte_writer w;
-	int fd = -1, dfd = -1, rc = 0;
+	int fd = -1, rc = 0;
 
-	snap_paths(groups_dir, group, path, tmp, sizeof(path));
+	snap_paths(groups_dir, group, which, path, tmp, sizeof(path));
 	bw_init(&w);
 	bw_u32(&w, SNAP_MAGIC);
 	bw_u16(&w, SNAP_VERSION);
@@ -74,6 +97,7 @@ int cons_snap_write(const char *groups_dir, uint32_t group, uint64_t index, uint
 	bw_u64(&w, index);
 	bw_u64(&w, term);
 	bw_u64(&w, conf_index);
+	bw_u64(&w, fsm_index);
 	bw_u32(&w, (uint32_t)conf->len);
 	bw_bytes(&w, conf->base, conf->len);
 	if (bw_ok(&w))
@@ -103,16 +127,12 @@ int cons_snap_write(const char *groups_dir, uint32_t group, uint64_t index, uint
 		rc = mds_err_from_errno(errno);
 		goto out;
 	}
-	dfd = open(groups_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0)
-		rc = mds_err_from_errno(errno);
+	rc = sync_dir(groups_dir);
 out:
 	if (fd >= 0) {
 		close(fd);
 		unlink(tmp);
 	}
-	if (dfd >= 0)
-		close(dfd);
 	bw_free(&w);
 	if (rc)
 		LOG_WARN("consensus: group %" PRIu32 ": cannot write snapshot descriptor %s: %s",
@@ -133,7 +153,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 		rc = mds_err_from_errno(errno);
 		goto out;
 	}
-	if ((size_t)st.st_size > SNAP_MAX_LEN || st.st_size < SNAP_HDR_LEN + 4) {
+	if ((size_t)st.st_size > SNAP_MAX_LEN || st.st_size < SNAP_HDR_LEN_V1 + 4) {
 		rc = -MDS_ECORRUPT;
 		goto out;
 	}
@@ -161,7 +181,18 @@ out:
 	return rc;
 }
 
-int cons_snap_read(const char *groups_dir, uint32_t group, struct cons_snap *out)
+int cons_snap_drop(const char *groups_dir, uint32_t group, enum cons_snap_file which)
+{
+	char path[4096], tmp[4096];
+
+	snap_paths(groups_dir, group, which, path, tmp, sizeof(path));
+	if (unlink(path) < 0)
+		return errno == ENOENT ? 0 : mds_err_from_errno(errno);
+	return sync_dir(groups_dir);
+}
+
+int cons_snap_read(const char *groups_dir, uint32_t group, enum cons_snap_file which,
+		   struct cons_snap *out)
 {
 	char path[4096], tmp[4096];
 	uint8_t *buf = NULL;
@@ -169,7 +200,7 @@ int cons_snap_read(const char *groups_dir, uint32_t group, struct cons_snap *out
 	struct byte_reader r;
 	int rc;
 
-	snap_paths(groups_dir, group, path, tmp, sizeof(path));
+	snap_paths(groups_dir, group, which, path, tmp, sizeof(path));
 	if ((rc = read_file(path, &buf, &len)) != 0) {
 		if (rc != -MDS_ENOENT)
 			LOG_ERR("consensus: group %" PRIu32 ": snapshot descriptor %s: %s", group,
@@ -187,9 +218,11 @@ int cons_snap_read(const char *groups_dir, uint32_t group, struct cons_snap *out
 	out->index = br_u64(&r);
 	out->term = br_u64(&r);
 	out->conf_index = br_u64(&r);
+	out->fsm_index = version >= 2 ? br_u64(&r) : 0;
 	uint32_t conf_len = br_u32(&r);
 	const uint8_t *conf = br_span(&r, conf_len);
-	if (!br_done(&r) || magic != SNAP_MAGIC || version != SNAP_VERSION || id != group ||
+	if (!br_done(&r) || magic != SNAP_MAGIC || version < 1 || version > SNAP_VERSION ||
+	    id != group ||
 	    out->index == 0 || out->term == 0 || out->conf_index == 0 ||
 	    out->conf_index > out->index)
 		goto out;

@@ -8,11 +8,14 @@
  *      TERM_VOTE record, a TRUNCATE when the new entries replace ours, and
  *      the entries. The entries' memory goes back: we free the batch, except
  *      for our own RAFT_SUBMIT entries, which point at the caller's data.
- *   2. SNAPSHOT (installing one from a leader): not supported, never asked
- *      for since no mds leader sends InstallSnapshot yet.
+ *   2. SNAPSHOT (installing one from a leader, in cons_group_install):
+ *      the store copy is swapped in, the descriptor written and the log
+ *      dropped for a mark; libraft hears once that is durable
+ *      (consensus/install.c).
  *   3. MESSAGES: AppendEntries carry only a count; their entries are read
  *      from the WAL here. While a TERM_VOTE record is not durable, messages
- *      wait (deep-copied) in order until it is.
+ *      wait (deep-copied) in order until it is. InstallSnapshot goes to the
+ *      state machine (fsm.snapshot_send), not to the transport.
  *   4. STATE: on losing leadership, proposals not yet committed are lost,
  *      and so is a membership change in progress.
  *   5. The next timeout, then applying what is committed and durable.
@@ -162,13 +165,9 @@ static void send_or_queue(struct cons_group *g, const struct raft_message *src)
 	struct raft_message m = *src;
 
 	if (m.type == RAFT_INSTALL_SNAPSHOT) {
-		/* Descriptor snapshots live in the fsm's store; streaming it to a
-		 * follower is a later task. The follower stays behind meanwhile;
-		 * libraft retries after install_snapshot_timeout. */
-		LOG_WARN("consensus: group %" PRIu32 ": follower %llu needs the snapshot at "
-			 "%llu (its entries are compacted away); InstallSnapshot is not "
-			 "supported yet (%s)", g->id, m.server_id, m.install_snapshot.last_index,
-			 mds_strerror(-MDS_ENOTSUP));
+		/* The snapshot is the fsm's store: the server sends it out of
+		 * band (consensus/install.c). */
+		cons_grp_snapshot_offer(g, &m);
 		return;
 	}
 	if (m.type == RAFT_APPEND_ENTRIES && !fill_entries(g, &m))
@@ -329,12 +328,8 @@ static int carry_out(struct cons_group *g, struct raft_update *u)
 
 	if ((rc = persist(g, u)) != 0)
 		return cons_grp_fail(g, rc, "cannot append to the WAL");
-	if (u->flags & RAFT_UPDATE_SNAPSHOT) {
-		/* Unreachable: InstallSnapshot messages are dropped on receipt. */
-		raft_free(u->snapshot.chunk.base);
-		LOG_WARN("consensus: group %" PRIu32 ": installing a snapshot is not supported",
-			 g->id);
-	}
+	if ((u->flags & RAFT_UPDATE_SNAPSHOT) && (rc = cons_grp_install_update(g, u)) != 0)
+		return rc;
 	if (u->flags & RAFT_UPDATE_MESSAGES)
 		for (unsigned i = 0; i < u->messages.n; i++)
 			send_or_queue(g, &u->messages.batch[i]);
@@ -384,6 +379,8 @@ int cons_grp_durable(struct cons_group *g)
 		if ((rc = cons_grp_start(g)) != 0)
 			return rc;
 	}
+	if ((rc = cons_grp_install_durable(g)) != 0)
+		return rc;
 	flush_queue(g);
 	return report_persisted(g);
 }

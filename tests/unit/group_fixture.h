@@ -37,6 +37,7 @@ static struct {
 	int warns, errs;
 	int no_snapshot;        /* "InstallSnapshot is not supported" warnings */
 	char errors[4096];      /* every error line, concatenated */
+	char warnings[16384];   /* every warning line, as long as they fit */
 } logs;
 
 static inline void capture(enum log_level level, const char *line, void *arg)
@@ -48,6 +49,8 @@ static inline void capture(enum log_level level, const char *line, void *arg)
 		logs.warns++;
 		if (strstr(line, "InstallSnapshot is not supported"))
 			logs.no_snapshot++;
+		size_t used = strlen(logs.warnings);
+		snprintf(logs.warnings + used, sizeof(logs.warnings) - used, "%s\n", line);
 	} else if (level == LOG_LEVEL_ERR) {
 		logs.errs++;
 		size_t used = strlen(logs.errors);
@@ -118,6 +121,10 @@ struct tfsm {
 	uint64_t conf_index;
 	unsigned conf_n, conf_voters;
 	unsigned conf_errors;   /* an index not above the one before */
+	struct tnode *owner;    /* the cluster node (snapshot transfers) */
+	unsigned installs;      /* store copies swapped in */
+	int install_fail;       /* snapshot_install: fail with this ... */
+	bool install_fail_after_swap;  /* ... after swapping (else before) */
 };
 
 static inline uint64_t t_applied_index(void *arg)
@@ -251,6 +258,21 @@ struct netmsg {
 	struct raft_message m;
 };
 
+/* A store copy on its way from a leader to a follower: the tfsm's log
+ * and applied index at the time fsm.snapshot_send() was called, and the
+ * message, delivered with cons_group_install() `due` ms later. */
+struct transfer {
+	bool live;
+	uint64_t from, to;
+	struct raft_message m;
+	struct rec *log;
+	size_t n;
+	uint64_t applied;
+	uint64_t due;
+};
+
+#define FX_TRANSFERS 8
+
 struct tnode {
 	struct cluster *c;
 	uint64_t id;
@@ -260,6 +282,7 @@ struct tnode {
 	struct cons_group *g;
 	struct tfsm fsm;
 	bool up;
+	struct transfer *incoming;   /* being installed */
 };
 
 struct cluster {
@@ -272,6 +295,14 @@ struct cluster {
 	struct netmsg *q;
 	size_t qhead, qn, qcap;
 	uint64_t delivered, dropped;
+	/* Snapshots: nodes opened with snapshots set send and install them;
+	 * a transfer takes transfer_ms. */
+	bool snapshots;
+	unsigned transfer_ms;
+	bool hold_transfers;                /* not delivered while set */
+	struct transfer xfers[FX_TRANSFERS];
+	unsigned sends;                     /* snapshot_send calls */
+	unsigned not_needed;                /* installs libraft did not want */
 };
 
 static inline void net_send(void *arg, uint32_t group, uint64_t to_id, const char *to_address,
@@ -303,10 +334,65 @@ static inline struct tnode *node_by_id(struct cluster *c, uint64_t id)
 	return id >= 1 && id <= (uint64_t)c->n ? &c->nodes[id - 1] : NULL;
 }
 
+static inline int t_snapshot_send(void *arg, uint64_t to_id, const char *to_address,
+				  const struct raft_message *m)
+{
+	struct tfsm *f = arg;
+	struct cluster *c = f->owner->c;
+	(void)to_address;
+	assert_int_equal(m->type, RAFT_INSTALL_SNAPSHOT);
+	assert_true(m->install_snapshot.conf.n > 0);
+	/* A consistent copy holds at least the snapshot. */
+	assert_true(f->applied >= m->install_snapshot.last_index);
+	for (int i = 0; i < FX_TRANSFERS; i++) {
+		struct transfer *x = &c->xfers[i];
+		if (x->live)
+			continue;
+		*x = (struct transfer){.live = true, .from = f->owner->id, .to = to_id,
+				       .applied = f->applied, .n = f->n,
+				       .due = c->now + c->transfer_ms};
+		CHECK_OK(cons_msg_copy(&x->m, m));
+		x->log = malloc((f->n ? f->n : 1) * sizeof(*x->log));
+		assert_non_null(x->log);
+		memcpy(x->log, f->log, f->n * sizeof(*x->log));
+		for (size_t k = 0; k < x->n; k++)
+			x->log[k].ctx = NULL;
+		c->sends++;
+		return 0;
+	}
+	return -MDS_EAGAIN;
+}
+
+/* Swaps the incoming copy in, as the server renames LMDB over. */
+static inline int t_snapshot_install(void *arg, uint64_t last_index, uint64_t last_term)
+{
+	struct tfsm *f = arg;
+	struct transfer *x = f->owner->incoming;
+	(void)last_term;
+	assert_non_null(x);
+	assert_true(x->applied >= last_index);
+	if (f->install_fail && !f->install_fail_after_swap)
+		return f->install_fail;
+	free(f->log);
+	f->log = malloc((x->n ? x->n : 1) * sizeof(*f->log));
+	assert_non_null(f->log);
+	memcpy(f->log, x->log, x->n * sizeof(*f->log));
+	f->cap = x->n ? x->n : 1;
+	f->n = x->n;
+	f->applied = x->applied;
+	f->last_seen = x->applied;
+	f->installs++;
+	return f->install_fail;
+}
+
 static inline void node_open(struct cluster *c, struct tnode *t)
 {
 	struct cons_transport tr = {.send = net_send, .arg = t};
 	struct cons_fsm fsm = fsm_of(&t->fsm);
+	if (c->snapshots) {
+		fsm.snapshot_send = t_snapshot_send;
+		fsm.snapshot_install = t_snapshot_install;
+	}
 	t->fsm.conf_index = 0;  /* configurations are told again from the start */
 	CHECK_OK(cons_node_open(t->dir, &c->opt, &tr, c->now, &t->node));
 	CHECK_OK(cons_group_open(t->node, GROUP, t->id, t->addr, &fsm, &t->g));
@@ -329,6 +415,7 @@ static inline void node_init(struct cluster *c, int i)
 	t->id = (uint64_t)i + 1;
 	snprintf(t->addr, sizeof(t->addr), "n%d", i + 1);
 	snprintf(t->dir, sizeof(t->dir), "%s/n%d", root, i + 1);
+	t->fsm.owner = t;
 }
 
 static inline void cluster_init_opt(struct cluster *c, const struct cons_options *opt)
@@ -374,8 +461,19 @@ static inline struct tnode *cluster_add_node(struct cluster *c)
 	return &c->nodes[i];
 }
 
+static inline void transfer_free(struct transfer *x)
+{
+	cons_msg_free(&x->m);
+	free(x->log);
+	x->log = NULL;
+	x->live = false;
+}
+
 static inline void cluster_free(struct cluster *c)
 {
+	for (int i = 0; i < FX_TRANSFERS; i++)
+		if (c->xfers[i].live)
+			transfer_free(&c->xfers[i]);
 	for (size_t i = 0; i < c->qn; i++)
 		cons_msg_free(&c->q[c->qhead + i].m);
 	free(c->q);
@@ -412,9 +510,42 @@ static inline void deliver(struct cluster *c)
 	}
 }
 
+/* Delivers store copies whose time has come (the target must be up and
+ * reachable from the sender; the sender hears how it went). */
+static inline void deliver_transfers(struct cluster *c)
+{
+	for (int i = 0; i < FX_TRANSFERS && !c->hold_transfers; i++) {
+		struct transfer *x = &c->xfers[i];
+		if (!x->live || x->due > c->now)
+			continue;
+		struct tnode *to = node_by_id(c, x->to);
+		struct tnode *from = node_by_id(c, x->from);
+		int status = -MDS_ETIMEDOUT;
+		if (to && to->up && !c->cut[x->from][x->to]) {
+			bool installed = false;
+			to->incoming = x;
+			int rc = cons_group_install(to->g, x->from, &x->m, &installed);
+			to->incoming = NULL;
+			if (to->fsm.install_fail && rc == to->fsm.install_fail) {
+				status = rc;
+				to->up = false;  /* its group stopped: crashed */
+			} else {
+				CHECK_OK(rc);
+				if (!installed)
+					c->not_needed++;
+				status = 0;
+			}
+		}
+		if (from && from->up)
+			cons_group_snapshot_sent(from->g, x->to, status);
+		transfer_free(x);
+	}
+}
+
 /* One millisecond of the cluster's life. */
 static inline void cluster_step(struct cluster *c)
 {
+	deliver_transfers(c);
 	deliver(c);
 	for (int i = 0; i < c->n; i++)
 		if (c->nodes[i].up && (c->now + (uint64_t)i) % c->flush_every == 0)

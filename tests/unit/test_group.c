@@ -1,7 +1,10 @@
 /* Unit tests for consensus/group: a single-voter group (bootstrap,
  * proposals, restart, crash before sync, compaction) and a three-node
  * cluster in one process over a simulated network with a fake clock
- * (election, replication, failover, partition and heal, restart). */
+ * (election, replication, failover, partition and heal, restart). The
+ * fixtures are in group_fixture.h; membership changes are tested in
+ * test_group_member.c, snapshots sent to followers in
+ * test_group_snapshot.c. */
 #include "group_fixture.h"
 
 /* ---- single node ---- */
@@ -489,7 +492,9 @@ static void test_compaction_keeps_entries_for_a_live_follower_only(void **state)
 	assert_true(status_of(l->g).snapshot_index > 0);
 
 	/* A follower away for longer than the trailing entries cover is left
-	 * behind: the leader says it would need InstallSnapshot. */
+	 * behind: the leader says it would need InstallSnapshot, which this
+	 * state machine does not support (no snapshot_send; see
+	 * test_group_snapshot.c for one that does). */
 	f->up = false;
 	for (int k = 0; k < 400; k++) {
 		CHECK_OK(propose_value(l->g, v++, NULL, &last));
