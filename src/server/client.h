@@ -41,6 +41,7 @@ struct client_service {
 	struct client_session *sessions;
 	uint64_t requests, closed_bad;
 	struct cs_service *cs;         /* chunkservers, for the admin queries (or NULL) */
+	struct cluster *cluster;       /* where the leader is, for redirects (or NULL) */
 	struct locks locks;            /* lock requests waiting on its connections */
 	struct chunk_master *cm;       /* the chunk layer (client_chunks.c), or NULL */
 	struct cc_waiter *chunk_waiters;   /* chunk requests waiting for a slot or lock */
@@ -91,6 +92,8 @@ struct client_session {
 	struct session_record rec;     /* valid once registered */
 	struct client_pending pending; /* list head */
 	struct byte_writer out;        /* reply scratch */
+	/* Requests waiting for a read fence (no lease), in arrival order. */
+	struct fenced_frame *fenced, **fenced_tail;
 	uint64_t msgids_seen[CLIENT_MSGID_TRACKED / 64];
 	struct client_reqid reqid;
 };
@@ -98,6 +101,9 @@ struct client_session {
 int client_service_start(struct client_service *svc, uv_loop_t *loop, struct mds_state *st,
 			 const char *host, uint16_t port, const char *exports_path);
 void client_service_stop(struct client_service *svc);
+/* This node stopped leading: every client connection is closed (the
+ * mounts reconnect to the service address, i.e. to the new leader). */
+void client_service_step_down(struct client_service *svc);
 /* Re-reads the exports file; keeps the old rules if the new file is bad. */
 int client_service_reload(struct client_service *svc, const char *exports_path);
 
