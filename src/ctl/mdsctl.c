@@ -170,7 +170,8 @@ static int cmd_status(const char *addr, bool as_json, unsigned timeout_ms)
 	json_t *m;
 	json_array_foreach(members, i, m) {
 		json_t *view = int_of(m, "id") == int_of(self, "id") ? json_incref(self)
-			: call(str_of(m, "address"), json_pack("{s:s}", "op", "status"), timeout_ms, true);
+			: call(str_of(m, "address"), json_pack("{s:s}", "op", "status"),
+			       timeout_ms < 500 ? timeout_ms : 500, true);
 		json_t *e = json_deep_copy(m);
 		json_object_set_new(e, "reachable", json_boolean(view != NULL));
 		if (view) {

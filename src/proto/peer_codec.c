@@ -526,3 +526,79 @@ int peer_address_split(const char *address, char *host, size_t hostcap, uint16_t
 	*port = (uint16_t)v;
 	return 0;
 }
+
+/* ---- SNAP ---- */
+
+int peer_encode_snap(struct byte_writer *w, const struct peer_snap *s)
+{
+	size_t body;
+	switch (s->kind) {
+	case PEER_SNAP_BEGIN: body = 8 + 4 + (size_t)s->raft_len; break;
+	case PEER_SNAP_DATA: body = 8 + (size_t)s->data_len; break;
+	case PEER_SNAP_END: body = 32; break;
+	case PEER_SNAP_ACK: body = 4; break;
+	default: return -MDS_EINVAL;
+	}
+	if (1 + 8 + body > PEER_MAX_FRAME)
+		return -MDS_ERANGE;
+	struct frame_mark m = frame_begin(w, PEER_SNAP);
+	bw_u8(w, s->kind);
+	bw_u64(w, s->xfer);
+	switch (s->kind) {
+	case PEER_SNAP_BEGIN:
+		bw_u64(w, s->size);
+		bw_u32(w, s->raft_len);
+		bw_bytes(w, s->raft, s->raft_len);
+		break;
+	case PEER_SNAP_DATA:
+		bw_u64(w, s->offset);
+		bw_bytes(w, s->data, s->data_len);
+		break;
+	case PEER_SNAP_END:
+		bw_bytes(w, s->hash, 32);
+		break;
+	case PEER_SNAP_ACK:
+		bw_u32(w, (uint32_t)s->status);
+		break;
+	}
+	return frame_end(w, m, 0);
+}
+
+int peer_decode_snap(const uint8_t *p, size_t len, struct peer_snap *out)
+{
+	struct byte_reader r;
+	br_init(&r, p, len);
+	memset(out, 0, sizeof(*out));
+	out->kind = br_u8(&r);
+	out->xfer = br_u64(&r);
+	switch (out->kind) {
+	case PEER_SNAP_BEGIN: {
+		out->size = br_u64(&r);
+		out->raft_len = br_u32(&r);
+		out->raft = br_span(&r, out->raft_len);
+		uint32_t type, plen;
+		const uint8_t *payload;
+		if (!br_ok(&r) || !br_done(&r) ||
+		    peer_frame_split(out->raft, out->raft_len, &type, &payload, &plen) != 0 ||
+		    type != PEER_RAFT || PEER_HEADER_LEN + (size_t)plen != out->raft_len)
+			return -MDS_EPROTO;
+		return 0;
+	}
+	case PEER_SNAP_DATA:
+		out->offset = br_u64(&r);
+		if (!br_ok(&r))
+			return -MDS_EPROTO;
+		out->data_len = (uint32_t)br_left(&r);
+		out->data = br_span(&r, out->data_len);
+		break;
+	case PEER_SNAP_END:
+		br_copy(&r, out->hash, 32);
+		break;
+	case PEER_SNAP_ACK:
+		out->status = (int32_t)br_u32(&r);
+		break;
+	default:
+		return -MDS_EPROTO;
+	}
+	return br_ok(&r) && br_done(&r) ? 0 : -MDS_EPROTO;
+}

@@ -34,6 +34,15 @@
  *     TIMEOUT_NOW (6)            version:8 term:64 last_log_index:64
  *                                last_log_term:64
  *   PEER_SOFT (3)       opaque (soft state between nodes)
+ *   PEER_SNAP (4)       a store snapshot streamed to a follower (peer_snap):
+ *                       kind:8 xfer:64, then per kind
+ *                         BEGIN (1)  size:64 raftlen:32 raft frame (a whole
+ *                                    PEER_RAFT frame: the InstallSnapshot)
+ *                         DATA (2)   offset:64 bytes (the rest of the frame)
+ *                         END (3)    hash:256 (BLAKE3 of all the bytes)
+ *                         ACK (4)    status:32 (0 installed or not needed,
+ *                                    else a negative MDS error), follower to
+ *                                    leader
  *   PEER_CTL (10)       opaque request text (JSON) of mdsctl; a connection
  *                       whose first frame is PEER_CTL is a control connection
  *   PEER_CTL_REPLY (11) opaque reply text to one PEER_CTL
@@ -69,6 +78,7 @@ enum peer_frame_type {
 	PEER_HELLO = 1,
 	PEER_RAFT = 2,
 	PEER_SOFT = 3,
+	PEER_SNAP = 4,
 	PEER_CTL = 10,
 	PEER_CTL_REPLY = 11,
 };
@@ -128,6 +138,36 @@ void peer_raft_msg_free(struct raft_message *m);
 /* After cons_group_receive() took the payloads (the batch, the snapshot
  * data): frees the rest (entries array, configuration, address). */
 void peer_raft_msg_release(struct raft_message *m);
+
+/* ---- SNAP ---- */
+
+enum peer_snap_kind {
+	PEER_SNAP_BEGIN = 1,
+	PEER_SNAP_DATA = 2,
+	PEER_SNAP_END = 3,
+	PEER_SNAP_ACK = 4,
+};
+
+/* One SNAP frame's payload, decoded (pointers into the payload). */
+struct peer_snap {
+	uint8_t kind;
+	uint64_t xfer;
+	uint64_t size;               /* BEGIN */
+	const uint8_t *raft;         /* BEGIN: a whole PEER_RAFT frame */
+	uint32_t raft_len;
+	uint64_t offset;             /* DATA */
+	const uint8_t *data;         /* DATA */
+	uint32_t data_len;
+	uint8_t hash[32];            /* END */
+	int32_t status;              /* ACK */
+};
+
+/* Appends a SNAP frame for s (errors as peer_encode_blob; -MDS_EINVAL for
+ * an unknown kind). */
+int peer_encode_snap(struct byte_writer *w, const struct peer_snap *s);
+/* Decodes a SNAP payload; -MDS_EPROTO when malformed (an unknown kind, a
+ * wrong length, a BEGIN whose raft bytes are not one whole RAFT frame). */
+int peer_decode_snap(const uint8_t *p, size_t len, struct peer_snap *out);
 
 /* ---- addresses ---- */
 

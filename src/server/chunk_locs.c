@@ -19,6 +19,13 @@ struct chunk_locs_slot {
 	uint32_t stable;             /* chunk_locs_set_stable() mark, 0: none */
 };
 
+/* A server's kept generation (chunk_locs_server_reup) and how many of
+ * the live counts are its records. */
+struct chunk_locs_kept {
+	uint32_t gen;                /* 0: none */
+	uint32_t cnt, td, bad;
+};
+
 struct chunk_locs_rec {
 	uint32_t next;
 	uint32_t version;
@@ -62,31 +69,99 @@ void chunk_locs_fini(struct chunk_locs *m)
 	free(m->cnt);
 	free(m->td_cnt);
 	free(m->bad_cnt);
+	free(m->kept);
 	memset(m, 0, sizeof(*m));
+}
+
+static void emit(struct chunk_locs *m, enum chunk_locs_event ev, uint16_t csid,
+		 uint64_t chunkid, const struct chunk_copy *c)
+{
+	if (m->listener)
+		m->listener(m->listener_arg, ev, csid, chunkid, c);
+}
+
+void chunk_locs_set_listener(struct chunk_locs *m, chunk_locs_listener fn, void *arg)
+{
+	m->listener = fn;
+	m->listener_arg = arg;
 }
 
 /* ---- servers ------------------------------------------------------------- */
 
-void chunk_locs_server_down(struct chunk_locs *m, uint16_t csid)
+static bool end_gen(struct chunk_locs *m, uint16_t csid)
 {
 	if (csid == 0 || m->gen[csid] == 0)
-		return;
+		return false;
 	m->gen[csid] = 0;
 	m->stale += (uint64_t)m->cnt[csid] + m->bad_cnt[csid];
 	m->copies -= m->cnt[csid];
 	m->td_copies -= m->td_cnt[csid];
 	m->damaged -= m->bad_cnt[csid];
 	m->cnt[csid] = m->td_cnt[csid] = m->bad_cnt[csid] = 0;
+	if (m->kept)
+		m->kept[csid] = (struct chunk_locs_kept){0};
+	return true;
+}
+
+static void new_gen(struct chunk_locs *m, uint16_t csid)
+{
+	m->gen[csid] = m->next_gen++;
+	if (m->next_gen == 0)        /* 0 means "down": never a generation */
+		m->next_gen = 1;
+}
+
+void chunk_locs_server_down(struct chunk_locs *m, uint16_t csid)
+{
+	if (end_gen(m, csid))
+		emit(m, CLE_SERVER_DOWN, csid, 0, NULL);
 }
 
 void chunk_locs_server_up(struct chunk_locs *m, uint16_t csid)
 {
 	if (csid == 0)
 		return;
-	chunk_locs_server_down(m, csid);
-	m->gen[csid] = m->next_gen++;
-	if (m->next_gen == 0)        /* 0 means "down": never a generation */
-		m->next_gen = 1;
+	end_gen(m, csid);
+	new_gen(m, csid);
+	emit(m, CLE_SERVER_UP, csid, 0, NULL);
+}
+
+void chunk_locs_server_settle(struct chunk_locs *m, uint16_t csid)
+{
+	if (csid == 0 || m->kept == NULL || m->kept[csid].gen == 0)
+		return;
+	struct chunk_locs_kept *k = &m->kept[csid];
+	m->stale += (uint64_t)k->cnt + k->bad;
+	m->cnt[csid] -= k->cnt;
+	m->td_cnt[csid] -= k->td;
+	m->bad_cnt[csid] -= k->bad;
+	m->copies -= k->cnt;
+	m->td_copies -= k->td;
+	m->damaged -= k->bad;
+	*k = (struct chunk_locs_kept){0};
+	emit(m, CLE_SERVER_SETTLE, csid, 0, NULL);
+}
+
+int chunk_locs_server_reup(struct chunk_locs *m, uint16_t csid)
+{
+	if (csid == 0)
+		return -MDS_EINVAL;
+	if (m->gen[csid] == 0) {
+		chunk_locs_server_up(m, csid);
+		return 0;
+	}
+	if (m->kept == NULL && (m->kept = calloc(NSERVERS, sizeof(*m->kept))) == NULL)
+		return -MDS_ENOMEM;
+	chunk_locs_server_settle(m, csid);
+	m->kept[csid] = (struct chunk_locs_kept){.gen = m->gen[csid], .cnt = m->cnt[csid],
+						 .td = m->td_cnt[csid], .bad = m->bad_cnt[csid]};
+	new_gen(m, csid);
+	emit(m, CLE_SERVER_REUP, csid, 0, NULL);
+	return 0;
+}
+
+bool chunk_locs_server_kept(const struct chunk_locs *m, uint16_t csid)
+{
+	return csid != 0 && m->kept != NULL && m->kept[csid].gen != 0;
 }
 
 bool chunk_locs_server_is_up(const struct chunk_locs *m, uint16_t csid)
@@ -142,10 +217,25 @@ static void rec_give(struct chunk_locs *m, uint32_t i)
 	m->recs_free = i;
 }
 
+static inline bool rec_kept(const struct chunk_locs *m, const struct chunk_locs_rec *r)
+{
+	return m->kept != NULL && m->kept[r->csid].gen != 0 && r->gen == m->kept[r->csid].gen;
+}
+
 /* Counts a live record in or out of its server's counters (+1 / -1). */
 static void count_rec(struct chunk_locs *m, const struct chunk_locs_rec *r, int d)
 {
 	uint16_t cs = r->csid;
+	if (rec_kept(m, r)) {
+		struct chunk_locs_kept *k = &m->kept[cs];
+		if (r->flags & CHUNK_COPY_DAMAGED) {
+			k->bad += (uint32_t)d;
+		} else {
+			k->cnt += (uint32_t)d;
+			if (r->flags & CHUNK_COPY_TD)
+				k->td += (uint32_t)d;
+		}
+	}
 	if (r->flags & CHUNK_COPY_DAMAGED) {
 		m->bad_cnt[cs] += (uint32_t)d;
 		m->damaged += (uint64_t)(int64_t)d;
@@ -161,7 +251,7 @@ static void count_rec(struct chunk_locs *m, const struct chunk_locs_rec *r, int 
 
 static inline bool rec_live(const struct chunk_locs *m, const struct chunk_locs_rec *r)
 {
-	return r->gen == m->gen[r->csid];
+	return r->gen == m->gen[r->csid] || rec_kept(m, r);
 }
 
 /* ---- slots ------------------------------------------------------------------- */
@@ -199,13 +289,19 @@ static int slots_reserve(struct chunk_locs *m)
 	struct chunk_locs_slot *ns = calloc(cap, sizeof(*ns));
 	if (ns == NULL)
 		return -MDS_ENOMEM;
+	uint32_t used = 0;
 	for (uint32_t i = 0; i < m->cap; i++)
-		if (m->slots[i].chunkid != 0)
+		if (m->slots[i].chunkid != 0 && m->slots[i].head != 0) {
 			ns[slot_place(ns, cap, m->slots[i].chunkid)] = m->slots[i];
+			used++;
+		}
 	free(m->slots);
 	m->slots = ns;
 	m->cap = cap;
+	m->used = used;
 	m->sweep_pos = 0;
+	m->empty = 0;
+	m->layout++;
 	return 0;
 }
 
@@ -213,6 +309,11 @@ static int slots_reserve(struct chunk_locs *m)
  * that every lookup still finds them, and no tombstone is left. */
 static void slot_delete(struct chunk_locs *m, uint32_t i)
 {
+	if (m->pinned) {             /* nothing moves: the slot stays, empty */
+		m->slots[i].stable = 0;
+		m->empty++;
+		return;
+	}
 	uint32_t mask = m->cap - 1;
 	for (uint32_t j = (i + 1) & mask; m->slots[j].chunkid != 0; j = (j + 1) & mask) {
 		uint32_t k = hash_id(m->slots[j].chunkid) & mask;
@@ -302,43 +403,73 @@ static int reserve_for_new(struct chunk_locs *m)
 	return rc;
 }
 
-int chunk_locs_add(struct chunk_locs *m, uint64_t chunkid, uint16_t csid,
-		   uint32_t wire_version)
+static struct chunk_copy copy_of(const struct chunk_locs *m, const struct chunk_locs_rec *r)
+{
+	return (struct chunk_copy){.csid = r->csid, .version = r->version,
+				   .flags = (uint8_t)(r->flags | (rec_kept(m, r) ? CHUNK_COPY_KEPT : 0))};
+}
+
+/* Sets csid's copy of chunkid (creating it): version, flags (TD, DAMAGED),
+ * into the kept generation when kept (and there is one), else the current.
+ * A report (!force) leaves a damaged copy of the current generation alone. */
+static int upsert(struct chunk_locs *m, uint64_t chunkid, uint16_t csid, uint32_t version,
+		  uint8_t flags, bool kept, bool force)
 {
 	if (chunkid == 0 || csid == 0)
 		return -MDS_EINVAL;
 	if (m->gen[csid] == 0)
 		return -MDS_ENOENT;
-	uint32_t version = wire_version & VERSION_MASK;
-	uint8_t td = (wire_version & TD_FLAG) ? CHUNK_COPY_TD : 0;
+	uint32_t gen = kept && m->kept && m->kept[csid].gen ? m->kept[csid].gen : m->gen[csid];
 	int64_t i = slot_touch(m, chunkid, true);
+	struct chunk_locs_rec *r = NULL;
 	if (i >= 0) {
 		m->slots[i].stable = 0;
 		uint32_t ri = slot_rec(m, (uint32_t)i, csid);
 		if (ri != 0) {
-			struct chunk_locs_rec *r = &m->recs[ri];
-			if (r->flags & CHUNK_COPY_DAMAGED)
+			r = &m->recs[ri];
+			if (!force && (r->flags & CHUNK_COPY_DAMAGED) && r->gen == m->gen[csid])
 				return 0;
 			count_rec(m, r, -1);
-			r->version = version;
-			r->flags = td;
-			count_rec(m, r, +1);
-			return 0;
 		}
 	}
-	int rc = reserve_for_new(m);
-	if (rc < 0) {
-		if (i >= 0 && m->slots[i].head == 0)
-			slot_delete(m, (uint32_t)i);
-		return rc;
+	if (r == NULL) {
+		int rc = reserve_for_new(m);
+		if (rc < 0) {
+			if (i >= 0 && m->slots[i].head == 0)
+				slot_delete(m, (uint32_t)i);
+			return rc;
+		}
+		if (i >= 0)              /* the slots may have moved */
+			i = slot_find(m, chunkid);
+		r = rec_add(m, i, chunkid, csid);
 	}
-	if (i >= 0)              /* the slots may have moved */
-		i = slot_find(m, chunkid);
-	struct chunk_locs_rec *r = rec_add(m, i, chunkid, csid);
-	r->version = version;
-	r->flags = td;
+	r->gen = gen;
+	r->version = (flags & CHUNK_COPY_DAMAGED) ? 0 : version;
+	r->flags = flags & (CHUNK_COPY_TD | CHUNK_COPY_DAMAGED);
 	count_rec(m, r, +1);
+	struct chunk_copy c = copy_of(m, r);
+	emit(m, CLE_COPY, csid, chunkid, &c);
 	return 0;
+}
+
+int chunk_locs_add(struct chunk_locs *m, uint64_t chunkid, uint16_t csid,
+		   uint32_t wire_version)
+{
+	uint8_t td = (wire_version & TD_FLAG) ? CHUNK_COPY_TD : 0;
+	return upsert(m, chunkid, csid, wire_version & VERSION_MASK, td, false, false);
+}
+
+int chunk_locs_damage(struct chunk_locs *m, uint64_t chunkid, uint16_t csid)
+{
+	return upsert(m, chunkid, csid, 0, CHUNK_COPY_DAMAGED, false, true);
+}
+
+int chunk_locs_put(struct chunk_locs *m, uint64_t chunkid, uint16_t csid,
+		   uint32_t wire_version, uint8_t flags)
+{
+	uint8_t f = (flags & CHUNK_COPY_DAMAGED) | ((wire_version & TD_FLAG) ? CHUNK_COPY_TD : 0);
+	return upsert(m, chunkid, csid, wire_version & VERSION_MASK, f,
+		      (flags & CHUNK_COPY_KEPT) != 0, true);
 }
 
 int chunk_locs_remove(struct chunk_locs *m, uint64_t chunkid, uint16_t csid)
@@ -361,38 +492,9 @@ int chunk_locs_remove(struct chunk_locs *m, uint64_t chunkid, uint16_t csid)
 	}
 	if (m->slots[i].head == 0)
 		slot_delete(m, (uint32_t)i);
+	if (rc == 0)
+		emit(m, CLE_COPY_DEL, csid, chunkid, NULL);
 	return rc;
-}
-
-int chunk_locs_damage(struct chunk_locs *m, uint64_t chunkid, uint16_t csid)
-{
-	if (chunkid == 0 || csid == 0)
-		return -MDS_EINVAL;
-	if (m->gen[csid] == 0)
-		return -MDS_ENOENT;
-	int64_t i = slot_touch(m, chunkid, true);
-	if (i >= 0)
-		m->slots[i].stable = 0;
-	uint32_t ri = i >= 0 ? slot_rec(m, (uint32_t)i, csid) : 0;
-	struct chunk_locs_rec *r;
-	if (ri != 0) {
-		r = &m->recs[ri];
-		count_rec(m, r, -1);
-	} else {
-		int rc = reserve_for_new(m);
-		if (rc < 0) {
-			if (i >= 0 && m->slots[i].head == 0)
-				slot_delete(m, (uint32_t)i);
-			return rc;
-		}
-		if (i >= 0)
-			i = slot_find(m, chunkid);
-		r = rec_add(m, i, chunkid, csid);
-	}
-	r->version = 0;
-	r->flags = CHUNK_COPY_DAMAGED;
-	count_rec(m, r, +1);
-	return 0;
 }
 
 size_t chunk_locs_get(struct chunk_locs *m, uint64_t chunkid, struct chunk_copy *out,
@@ -405,9 +507,7 @@ size_t chunk_locs_get(struct chunk_locs *m, uint64_t chunkid, struct chunk_copy 
 	for (uint32_t ri = m->slots[i].head; ri != 0; ri = m->recs[ri].next, n++) {
 		if (n >= max)
 			continue;
-		const struct chunk_locs_rec *r = &m->recs[ri];
-		out[n] = (struct chunk_copy){.csid = r->csid, .flags = r->flags,
-					     .version = r->version};
+		out[n] = copy_of(m, &m->recs[ri]);
 	}
 	return n;
 }
@@ -430,21 +530,34 @@ uint64_t chunk_locs_id_at(const struct chunk_locs *m, uint32_t pos)
 	return pos < m->cap ? m->slots[pos].chunkid : 0;
 }
 
+void chunk_locs_pin(struct chunk_locs *m)
+{
+	m->pinned++;
+}
+
+void chunk_locs_unpin(struct chunk_locs *m)
+{
+	if (m->pinned > 0)
+		m->pinned--;
+}
+
 void chunk_locs_sweep(struct chunk_locs *m, uint32_t budget)
 {
 	if (m->cap == 0)
 		return;
 	uint32_t mask = m->cap - 1;
-	for (uint32_t n = 0; n < budget && m->stale != 0; n++) {
+	for (uint32_t n = 0; n < budget && chunk_locs_dirty(m); n++) {
 		uint32_t i = m->sweep_pos & mask;
 		if (m->slots[i].chunkid != 0) {
 			slot_purge(m, i);
-			if (m->slots[i].head == 0) {
+			if (m->slots[i].head == 0 && m->pinned == 0) {
 				/* Another chunk may have moved into i: look again. */
 				slot_delete(m, i);
 				continue;
 			}
 		}
 		m->sweep_pos = (i + 1) & mask;
+		if (m->sweep_pos == 0 && m->pinned == 0)
+			m->empty = 0;    /* a whole round: every emptied slot is gone */
 	}
 }

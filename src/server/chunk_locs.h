@@ -24,6 +24,19 @@
  *
  * The per-server counters (copies, copies on disks marked for removal,
  * damaged copies) and the totals are exact at every moment.
+ *
+ * For the location stream to other mdsd nodes (server/locs_stream.h):
+ * - A listener hears every change (a copy added, changed or dropped, a
+ *   server's generation started, kept, settled or ended), after it is made.
+ * - A server that registers again while its copies are still wanted (a new
+ *   leader inherited them) is re-upped: chunk_locs_server_reup() keeps its
+ *   previous generation live next to the new one; a report moves a copy
+ *   into the new generation, and chunk_locs_server_settle() (its END) drops
+ *   the copies it did not report again.
+ * - chunk_locs_pin() stops slots from moving (an emptied chunk keeps its
+ *   slot until unpinned) so that a walk by slot position, spread over many
+ *   loop iterations, sees every chunk once; only growth moves slots then,
+ *   and it bumps chunk_locs_layout().
  */
 #ifndef MDS_SERVER_CHUNK_LOCS_H
 #define MDS_SERVER_CHUNK_LOCS_H
@@ -37,6 +50,17 @@
 /* Copy flags. */
 #define CHUNK_COPY_TD            0x01   /* on a disk marked for removal */
 #define CHUNK_COPY_DAMAGED       0x02   /* reported damaged: not a usable copy */
+#define CHUNK_COPY_KEPT          0x04   /* chunk_locs_get only: of the server's
+                                           kept generation (not reported again) */
+
+enum chunk_locs_event {
+	CLE_COPY = 1,                /* chunkid's copy on csid is now *copy */
+	CLE_COPY_DEL,                /* chunkid's copy on csid is gone */
+	CLE_SERVER_UP,               /* a new generation of csid (old copies gone) */
+	CLE_SERVER_REUP,             /* a new generation, the previous one kept */
+	CLE_SERVER_SETTLE,           /* the kept generation ended */
+	CLE_SERVER_DOWN,             /* csid's copies are all gone */
+};
 
 struct chunk_copy {
 	uint16_t csid;
@@ -47,6 +71,10 @@ struct chunk_copy {
 
 struct chunk_locs_slot;
 struct chunk_locs_rec;
+struct chunk_locs_kept;
+
+typedef void (*chunk_locs_listener)(void *arg, enum chunk_locs_event ev, uint16_t csid,
+				    uint64_t chunkid, const struct chunk_copy *copy);
 
 struct chunk_locs {
 	struct chunk_locs_slot *slots;
@@ -60,6 +88,12 @@ struct chunk_locs {
 	uint64_t stale;              /* copies of ended generations still held */
 	uint64_t copies, td_copies, damaged;   /* live totals */
 	uint32_t *cnt, *td_cnt, *bad_cnt;      /* per csid, live */
+	struct chunk_locs_kept *kept;          /* per csid (allocated on the first reup) */
+	unsigned pinned;             /* chunk_locs_pin() depth */
+	uint64_t empty;              /* emptied slots left in place while pinned */
+	uint32_t layout;             /* bumped whenever slots move (growth) */
+	chunk_locs_listener listener;
+	void *listener_arg;
 };
 
 /* 0 or -MDS_ENOMEM. An empty map allocates only the per-server arrays. */
@@ -72,6 +106,15 @@ void chunk_locs_server_up(struct chunk_locs *m, uint16_t csid);
 /* Ends it: every copy of csid stops counting at once. */
 void chunk_locs_server_down(struct chunk_locs *m, uint16_t csid);
 bool chunk_locs_server_is_up(const struct chunk_locs *m, uint16_t csid);
+/* csid registers again and its current copies stay live (kept) until
+ * chunk_locs_server_settle(): a report moves a copy into the new
+ * generation. A server that is down simply comes up. -MDS_ENOMEM (nothing
+ * changed) when the kept-generation table cannot be allocated. */
+int chunk_locs_server_reup(struct chunk_locs *m, uint16_t csid);
+/* Has csid a kept generation (between reup and settle)? */
+bool chunk_locs_server_kept(const struct chunk_locs *m, uint16_t csid);
+/* Ends csid's kept generation (no-op without one). */
+void chunk_locs_server_settle(struct chunk_locs *m, uint16_t csid);
 
 /* A copy reported by a server that is up (registration record or
  * CHUNK_NEW; version with bit 31 = marked for removal, as on the wire).
@@ -82,6 +125,11 @@ bool chunk_locs_server_is_up(const struct chunk_locs *m, uint16_t csid);
  * -MDS_ENOENT when csid is down. */
 int chunk_locs_add(struct chunk_locs *m, uint64_t chunkid, uint16_t csid,
 		   uint32_t wire_version);
+/* A copy as another node's map has it (the location stream): as
+ * chunk_locs_add, with flags CHUNK_COPY_DAMAGED (version ignored) and
+ * CHUNK_COPY_KEPT (into csid's kept generation; ignored without one). */
+int chunk_locs_put(struct chunk_locs *m, uint64_t chunkid, uint16_t csid,
+		   uint32_t wire_version, uint8_t flags);
 /* CHUNK_LOST: drops csid's copy. -MDS_ENOENT when there was none (a
  * chunkserver also reports chunks it never had, e.g. after a command for an
  * id it lacks: not an error for the caller). */
@@ -107,6 +155,15 @@ void chunk_locs_set_stable(struct chunk_locs *m, uint64_t chunkid, uint32_t mark
 uint64_t chunk_locs_id_at(const struct chunk_locs *m, uint32_t pos);
 static inline uint32_t chunk_locs_slots(const struct chunk_locs *m) { return m->cap; }
 
+/* One listener for every change (NULL: none). */
+void chunk_locs_set_listener(struct chunk_locs *m, chunk_locs_listener fn, void *arg);
+
+/* Slots stay where they are until the matching unpin (nestable); a chunk
+ * left without copies keeps its slot (reclaimed by the sweep later). */
+void chunk_locs_pin(struct chunk_locs *m);
+void chunk_locs_unpin(struct chunk_locs *m);
+static inline uint32_t chunk_locs_layout(const struct chunk_locs *m) { return m->layout; }
+
 /* Reclaims stale copies (and chunks left without copies) in up to budget
  * slots, resuming where the last call stopped. */
 void chunk_locs_sweep(struct chunk_locs *m, uint32_t budget);
@@ -118,6 +175,11 @@ static inline uint64_t chunk_locs_chunks(const struct chunk_locs *m) { return m-
 static inline uint64_t chunk_locs_copies(const struct chunk_locs *m) { return m->copies; }
 static inline uint64_t chunk_locs_td_copies(const struct chunk_locs *m) { return m->td_copies; }
 static inline uint64_t chunk_locs_stale(const struct chunk_locs *m) { return m->stale; }
+/* Is there sweeping to do (stale copies or emptied slots)? */
+static inline bool chunk_locs_dirty(const struct chunk_locs *m)
+{
+	return m->stale > 0 || (m->empty > 0 && m->pinned == 0);
+}
 /* Live usable copies held by csid (td: on marked-for-removal disks only). */
 uint32_t chunk_locs_server_copies(const struct chunk_locs *m, uint16_t csid);
 uint32_t chunk_locs_server_td_copies(const struct chunk_locs *m, uint16_t csid);

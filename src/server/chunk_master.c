@@ -340,8 +340,36 @@ static bool copy_valid(const struct chunk_copy *c, uint32_t version)
 	return !(c->flags & CHUNK_COPY_DAMAGED) && c->version == version;
 }
 
+/* Does a copy of the chunk sit on a server that is not connected here (one
+ * inherited from the previous leader, not registered yet)? The loop leaves
+ * such chunks alone: what it would decide rests on copies it cannot reach. */
+static bool has_absent_copy(struct chunk_master *cm, const struct chunk_copy *cp, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cs_record *rec = cm_server(cm, cp[i].csid);
+		if (rec == NULL || !rec->connected)
+			return true;
+	}
+	return false;
+}
+
+static unsigned copies(struct chunk_master *cm, const struct meta_chunk *c, uint32_t client_ip,
+		       uint16_t *csids, unsigned max, bool inherited_ok);
+
 unsigned cm_valid_copies(struct chunk_master *cm, const struct meta_chunk *c,
 			 uint32_t client_ip, uint16_t *csids, unsigned max)
+{
+	return copies(cm, c, client_ip, csids, max, false);
+}
+
+unsigned cm_read_copies(struct chunk_master *cm, const struct meta_chunk *c,
+			uint32_t client_ip, uint16_t *csids, unsigned max)
+{
+	return copies(cm, c, client_ip, csids, max, true);
+}
+
+static unsigned copies(struct chunk_master *cm, const struct meta_chunk *c, uint32_t client_ip,
+		       uint16_t *csids, unsigned max, bool inherited_ok)
 {
 	struct chunk_copy cp[CM_MAX_COPIES];
 	size_t n = chunk_locs_get(&cm->cs->locs, c->id, cp, CM_MAX_COPIES);
@@ -353,7 +381,7 @@ unsigned cm_valid_copies(struct chunk_master *cm, const struct meta_chunk *c,
 		if (!copy_valid(&cp[i], c->version))
 			continue;
 		struct cs_record *rec = cm_server(cm, cp[i].csid);
-		if (rec == NULL || !rec->connected)
+		if (rec == NULL || !(rec->connected || (inherited_ok && rec->inherited)))
 			continue;
 		all[k++] = cp[i].csid;
 	}
@@ -558,6 +586,8 @@ static int gc_one(void *arg, const struct meta_chunk *c)
 	}
 	if (n > CM_MAX_COPIES)
 		n = CM_MAX_COPIES;
+	if (has_absent_copy(cm, cp, n))
+		return 0;
 	/* A copy of the chunk's version is deleted by exact version (as the
 	 * stock master does for unused chunks), others with "any". */
 	for (size_t i = 0; i < n; i++) {
@@ -619,6 +649,8 @@ static void examine(struct chunk_master *cm, MDB_txn *txn, uint64_t id, uint64_t
 		return;
 	if (n > CM_MAX_COPIES)
 		n = CM_MAX_COPIES;
+	if (has_absent_copy(cm, cp, n))
+		return;
 	struct meta_chunk c;
 	int rc = meta_chunk_get(state_store(cm->st), txn, id, &c);
 	if (rc == -MDS_ENOENT) {

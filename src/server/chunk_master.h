@@ -13,7 +13,9 @@
  *   fails is marked damaged (its state is unknown: it is deleted later and
  *   never listed to clients). A chunk with a job is busy.
  * - Valid copies: on a connected server, not damaged, with the chunk's
- *   version. Only those are listed to clients.
+ *   version. Only those are listed to clients (READ_CHUNK also lists those
+ *   of servers inherited from the previous leader; the chunk loop leaves a
+ *   chunk with such a copy alone until the server registered or expired).
  * - Stability (chunk spec 5.3): a chunk whose copy set has not changed
  *   since its last fully successful operation may be written without a
  *   version increase; any report about it, any server coming or going,
@@ -123,6 +125,12 @@ bool cm_chunk_busy(const struct chunk_master *cm, uint64_t chunkid);
  * the client's own address. */
 unsigned cm_valid_copies(struct chunk_master *cm, const struct meta_chunk *c,
 			 uint32_t client_ip, uint16_t *csids, unsigned max);
+/* For READ_CHUNK only: as cm_valid_copies, and also the copies of servers
+ * inherited from the previous leader that have not registered here yet
+ * (server/locs_stream.h): the chunkservers are alive and the mount reads
+ * from them directly. Never for an operation that needs the server. */
+unsigned cm_read_copies(struct chunk_master *cm, const struct meta_chunk *c,
+			uint32_t client_ip, uint16_t *csids, unsigned max);
 /* Servers to hold a new chunk with `goal` copies; 0 when none can. */
 unsigned cm_place(struct chunk_master *cm, unsigned goal, uint16_t *csids, unsigned max);
 /* Why nothing could be placed: NOCHUNKSERVERS (none registered), EAGAIN

@@ -105,6 +105,8 @@ int cs_registry_attach(struct cs_registry *r, uint32_t ip, uint16_t port, uint16
 			return -MDS_ENOMEM;
 		}
 	}
+	if (rec->inherited && (rec->ip != ip || rec->port != port))
+		rec->inherited = false;  /* another server takes the id: not its copies */
 	rec->ip = ip;
 	rec->port = port;
 	rec->connected = true;
@@ -114,6 +116,36 @@ int cs_registry_attach(struct cs_registry *r, uint32_t ip, uint16_t port, uint16
 	r->connected++;
 	*out = rec;
 	return 0;
+}
+
+int cs_registry_put(struct cs_registry *r, uint16_t csid, struct cs_record **out)
+{
+	if (csid == 0)
+		return -MDS_EINVAL;
+	struct cs_record *rec = cs_registry_by_csid(r, csid);
+	if (rec == NULL) {
+		if ((rec = calloc(1, sizeof(*rec))) == NULL)
+			return -MDS_ENOMEM;
+		rec->csid = csid;
+		if (insert(r, rec) < 0) {
+			free(rec);
+			return -MDS_ENOMEM;
+		}
+	}
+	*out = rec;
+	return 0;
+}
+
+void cs_registry_drop(struct cs_registry *r, struct cs_record *rec)
+{
+	if (rec->connected)
+		return;
+	size_t i = lower_bound(r, rec->csid);
+	if (i >= r->n || r->recs[i] != rec)
+		return;
+	memmove(&r->recs[i], &r->recs[i + 1], (r->n - i - 1) * sizeof(*r->recs));
+	r->n--;
+	free(rec);
 }
 
 void cs_registry_detach(struct cs_registry *r, struct cs_record *rec, bool graceful,
@@ -145,7 +177,7 @@ size_t cs_registry_expire(struct cs_registry *r, uint64_t now_ms, uint64_t remov
 		struct cs_record *rec = r->recs[i];
 		if (rec->maintenance == CS_MAINT_TEMP && now_ms >= rec->maint_until_ms)
 			rec->maintenance = CS_MAINT_OFF;
-		if (!rec->connected && remove_after_ms > 0 &&
+		if (!rec->connected && !rec->inherited && remove_after_ms > 0 &&
 		    now_ms - rec->gone_since_ms > remove_after_ms) {
 			free(rec);
 			dropped++;

@@ -22,6 +22,13 @@
  * Records of servers gone longer than the removal delay are dropped, and
  * the temporary maintenance of a gracefully stopped server ends after its
  * timeout (cs_registry_expire()).
+ *
+ * An inherited record (server/locs_stream.h) is one the leader streamed to
+ * this node: a server connected to the leader, not to us. It keeps the
+ * leader's csid, address and report so that this node, once it leads, can
+ * list the server's copies before it registers here; it is not connected
+ * (never a placement target, never sent an operation) and expires only
+ * through the stream's rules, not cs_registry_expire().
  */
 #ifndef MDS_SERVER_CHUNKSERVERS_H
 #define MDS_SERVER_CHUNKSERVERS_H
@@ -42,6 +49,7 @@ struct cs_record {
 	uint16_t port;
 	bool connected;
 	bool registering;            /* BEGIN accepted, END not received yet */
+	bool inherited;              /* streamed from the leader (not connected) */
 	enum cs_maintenance maintenance;
 	uint64_t maint_until_ms;     /* CS_MAINT_TEMP ends (loop clock) */
 	uint64_t gone_since_ms;      /* when it disconnected (loop clock) */
@@ -81,6 +89,12 @@ void cs_registry_detach(struct cs_registry *r, struct cs_record *rec, bool grace
 /* Ends expired temporary maintenance; drops records disconnected for more
  * than remove_after_ms (0: never). Returns how many records were dropped. */
 size_t cs_registry_expire(struct cs_registry *r, uint64_t now_ms, uint64_t remove_after_ms);
+
+/* The record with exactly this csid (1..65535), made if missing, for the
+ * location stream: *out. -MDS_ENOMEM; -MDS_EINVAL for csid 0. */
+int cs_registry_put(struct cs_registry *r, uint16_t csid, struct cs_record **out);
+/* Removes and frees a record that is not connected. */
+void cs_registry_drop(struct cs_registry *r, struct cs_record *rec);
 
 struct cs_record *cs_registry_by_csid(const struct cs_registry *r, uint16_t csid);
 struct cs_record *cs_registry_by_addr(const struct cs_registry *r, uint32_t ip, uint16_t port);

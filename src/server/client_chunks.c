@@ -230,7 +230,7 @@ static void reply_chunk(struct client_pending *p, uint32_t rtype, struct chunk_m
 		unsigned k = 0;
 		for (unsigned i = 0; i < n; i++) {
 			struct cs_record *rec = cm_server(cm, cs[i]);
-			if (rec == NULL || !rec->connected)
+			if (rec == NULL || !(rec->connected || rec->inherited))
 				continue;
 			loc[k++] = (struct mfs_cs_loc){.ip = rec->ip, .port = rec->port,
 						       .version = rec->version,
@@ -464,7 +464,7 @@ static void attempt_read(struct client_service *svc, struct client_pending *p,
 	}
 	uint16_t cs[CM_MAX_COPIES];
 	uint32_t ip = p->s->conn->peer_ip;
-	unsigned k = cm_valid_copies(cm, &c, ip, cs, CM_MAX_COPIES);
+	unsigned k = cm_read_copies(cm, &c, ip, cs, CM_MAX_COPIES);
 	if (k == 0 && cm_lost_status(cm) == MFS_STATUS_CHUNKLOST) {
 		reply_status_p(p, MFS_STATUS_CHUNKLOST);
 		return;

@@ -136,6 +136,8 @@ static json_t *status_json(struct cluster *c)
 		json_array_append_new(members, e);
 	}
 	json_object_set_new(o, "members", members);
+	if (c->soft.status)
+		c->soft.status(c->soft.arg, o);
 	return o;
 }
 
@@ -288,6 +290,26 @@ static void on_raft(void *arg, uint32_t group, uint64_t from, struct raft_messag
 	state_receive(c->st, group, from, m);
 }
 
+static void on_snap(void *arg, uint64_t from, const uint8_t *p, size_t len)
+{
+	struct cluster *c = arg;
+	snapshot_xfer_frame(&c->snaps, from, p, len);
+}
+
+static void on_soft(void *arg, uint64_t from, const uint8_t *data, size_t len)
+{
+	struct cluster *c = arg;
+	if (c->soft.on_soft)
+		c->soft.on_soft(c->soft.arg, from, data, len);
+}
+
+static void on_link(void *arg, uint64_t peer, bool up)
+{
+	struct cluster *c = arg;
+	if (c->soft.on_link)
+		c->soft.on_link(c->soft.arg, peer, up);
+}
+
 static void send_raft(void *arg, uint32_t group, uint64_t to, const char *to_address,
 		      const struct raft_message *m)
 {
@@ -380,6 +402,8 @@ int cluster_start(struct cluster *c, uv_loop_t *loop, struct mds_state *st,
 	c->st = st;
 	c->script_role = -1;
 	c->script_wanted = 0;
+	if (opt->soft)
+		c->soft = *opt->soft;
 	if (opt->notify_script && opt->notify_script[0] &&
 	    (c->notify_script = strdup(opt->notify_script)) == NULL)
 		return -MDS_ENOMEM;
@@ -387,7 +411,8 @@ int cluster_start(struct cluster *c, uv_loop_t *loop, struct mds_state *st,
 	c->poll.data = c;
 	c->started = true;
 	if (opt->self_address && opt->self_address[0]) {
-		struct peer_handlers h = {.arg = c, .on_raft = on_raft, .on_ctl = handle_ctl};
+		struct peer_handlers h = {.arg = c, .on_raft = on_raft, .on_ctl = handle_ctl,
+					  .on_snap = on_snap, .on_soft = on_soft, .on_link = on_link};
 		int rc = peer_service_start(&c->peers, loop, state_node_id(st), opt->self_address,
 					    opt->listen_host, opt->listen_port, &h);
 		if (rc < 0) {
@@ -400,6 +425,7 @@ int cluster_start(struct cluster *c, uv_loop_t *loop, struct mds_state *st,
 			return rc;
 		}
 		state_set_sender(st, send_raft, c);
+		snapshot_xfer_start(&c->snaps, loop, st, c->peers);
 		LOG_INFO("peer service on %s:%u (node %llu, %s)", opt->listen_host,
 			 opt->listen_port, (unsigned long long)state_node_id(st), opt->self_address);
 	}
@@ -422,6 +448,7 @@ void cluster_stop(struct cluster *c)
 	uv_timer_stop(&c->poll);
 	uv_close((uv_handle_t *)&c->poll, NULL);
 	if (c->peers) {
+		snapshot_xfer_stop(&c->snaps);
 		state_set_sender(c->st, NULL, NULL);
 		peer_service_stop(c->peers);
 		c->peers = NULL;

@@ -14,6 +14,7 @@
 #ifndef MDS_SERVER_CLUSTER_H
 #define MDS_SERVER_CLUSTER_H
 
+#include "server/snapshot_xfer.h"
 #include "server/state.h"
 
 #include <stdbool.h>
@@ -22,11 +23,22 @@
 
 struct peer_service;
 
+/* Soft state between members (server/locs_stream.h): PEER_SOFT frames and
+ * link changes go to these handlers; status adds its fields to the status
+ * reply (a json_t object). Any may be NULL. */
+struct cluster_soft {
+	void (*on_soft)(void *arg, uint64_t from, const uint8_t *data, size_t len);
+	void (*on_link)(void *arg, uint64_t peer, bool up);
+	void (*status)(void *arg, void *json_object);
+	void *arg;
+};
+
 struct cluster_options {
 	const char *self_address;   /* MDS_PEER_ADDRESS */
 	const char *listen_host;    /* MDS_PEER_LISTEN_HOST */
 	uint16_t listen_port;       /* MDS_PEER_LISTEN_PORT */
 	const char *notify_script;  /* MDS_NOTIFY_SCRIPT, or NULL/"" */
+	const struct cluster_soft *soft;   /* NULL: none */
 };
 
 struct cluster_join;
@@ -45,6 +57,8 @@ struct cluster {
 	struct cluster_join *joins;
 	uv_timer_t poll;
 	bool started;
+	struct cluster_soft soft;
+	struct snapshot_xfer snaps;     /* store copies to and from peers */
 };
 
 /* Starts the peer service (when opt->self_address is set) and hooks the

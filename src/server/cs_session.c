@@ -168,7 +168,7 @@ static void on_tick(uv_timer_t *t)
 			LOG_INFO("%zu chunkserver record(s) removed after CS_DAYS_TO_REMOVE_UNUSED",
 				 gone);
 	}
-	if (chunk_locs_stale(&svc->locs) > 0) {
+	if (chunk_locs_dirty(&svc->locs)) {
 		uint32_t budget = svc->locs.cap / 32;
 		chunk_locs_sweep(&svc->locs, budget < SWEEP_MIN ? SWEEP_MIN : budget);
 	}
@@ -269,7 +269,7 @@ void cs_service_totals(const struct cs_service *svc, struct cs_totals *out)
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < svc->reg.n; i++) {
 		const struct cs_record *r = svc->reg.recs[i];
-		if (!r->connected)
+		if (!r->connected && !r->inherited)
 			continue;
 		out->servers++;
 		out->total += r->total;
@@ -387,7 +387,12 @@ static void handle_begin(struct cs_session *s, const struct cs_register *reg)
 		take_space(rec, &reg->space);
 	rec->registering = true;
 	svc->registering++;
-	chunk_locs_server_up(&svc->locs, rec->csid);
+	/* A server whose copies this node inherited from the previous leader
+	 * keeps them listed while it registers; its END drops those it did
+	 * not report again. */
+	if (!rec->inherited || chunk_locs_server_reup(&svc->locs, rec->csid) < 0)
+		chunk_locs_server_up(&svc->locs, rec->csid);
+	rec->inherited = false;
 	if (svc->on_server)
 		svc->on_server(svc->hook_arg, rec->csid, true);
 	s->phase = CSP_REGISTERING;
@@ -451,6 +456,7 @@ static void handle_register(struct cs_session *s, const struct cs_register *reg)
 			take_space(s->rec, &reg->space);
 		s->phase = CSP_REGISTERED;
 		s->rec->registering = false;
+		chunk_locs_server_settle(&s->svc->locs, s->rec->csid);
 		if (s->svc->registering > 0)
 			s->svc->registering--;
 		LOG_INFO("chunkserver register end - %s, csid %u, %u chunk copies",

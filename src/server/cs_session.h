@@ -97,7 +97,8 @@ int cs_service_reload(struct cs_service *svc, const struct cs_options *opt);
 struct byte_writer *cs_service_out(struct cs_service *svc, uint16_t csid);
 void cs_service_flush(struct cs_service *svc, uint16_t csid);
 
-/* Sums over connected servers for the admin queries. */
+/* Sums over connected servers (and those inherited from the previous
+ * leader, server/locs_stream.h) for the admin queries and STATFS. */
 struct cs_totals {
 	uint64_t total, avail;       /* bytes on regular disks */
 	uint32_t servers;

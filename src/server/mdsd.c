@@ -16,6 +16,7 @@
 #include "server/cluster.h"
 #include "server/cs_session.h"
 #include "server/daemon.h"
+#include "server/locs_stream.h"
 #include "server/options.h"
 #include "server/state.h"
 
@@ -46,6 +47,7 @@ struct mdsd {
 	bool cs_started;
 	struct chunk_master chunks;
 	bool cm_started;
+	struct locs_stream locs;
 	struct cluster cluster;
 	uv_signal_t sigterm, sigint, sighup;
 };
@@ -87,6 +89,7 @@ static void cs_options_from(const struct cfg *c, uint64_t metaid, struct cs_opti
 static void on_role(void *arg, bool leader)
 {
 	struct mdsd *d = arg;
+	locs_stream_role(&d->locs, leader);
 	if (leader) {
 		d->chunkservers.metaid = state_metaid(d->st);
 		if (d->cm_started)
@@ -112,6 +115,7 @@ static bool cs_may_serve(void *arg, uint32_t *leader_ip)
 static void stop_loop(struct mdsd *d)
 {
 	LOG_INFO("shutting down");
+	locs_stream_stop(&d->locs);
 	cluster_stop(&d->cluster);
 	if (d->clients_started)
 		client_service_stop(&d->clients);
@@ -268,6 +272,11 @@ static int run(struct mdsd *d, bool foreground)
 	}
 	d->cm_started = true;
 	client_chunks_attach(&d->clients, &d->chunks);
+	/* Inherited chunkservers get 2 x MATOCS_TIMEOUT (at least 20 s) to
+	 * register with a new leader. */
+	uint64_t inherit_ms = 2000ull * d->chunkservers.timeout_s;
+	locs_stream_start(&d->locs, d->loop, d->st, &d->chunkservers,
+			  inherit_ms < 20000 ? 20000 : inherit_ms);
 	d->chunkservers.may_serve = cs_may_serve;
 	d->chunkservers.serve_arg = d;
 	d->clients.cluster = &d->cluster;
@@ -276,6 +285,9 @@ static int run(struct mdsd *d, bool foreground)
 		.listen_host = cfg_str(c, "MDS_PEER_LISTEN_HOST"),
 		.listen_port = (uint16_t)cfg_uint(c, "MDS_PEER_LISTEN_PORT"),
 		.notify_script = cfg_str(c, "MDS_NOTIFY_SCRIPT"),
+		.soft = &(struct cluster_soft){.on_soft = locs_stream_on_soft,
+					       .on_link = locs_stream_on_link,
+					       .status = locs_stream_status_json, .arg = &d->locs},
 	};
 	state_on_role(d->st, on_role, d);
 	if ((rc = cluster_start(&d->cluster, d->loop, d->st, &clo)) < 0) {
@@ -284,6 +296,7 @@ static int run(struct mdsd *d, bool foreground)
 		state_close(d->st);
 		goto fail;
 	}
+	locs_stream_set_peers(&d->locs, d->cluster.peers);
 	uv_signal_init(d->loop, &d->sigterm);
 	uv_signal_init(d->loop, &d->sigint);
 	uv_signal_init(d->loop, &d->sighup);

@@ -650,6 +650,10 @@ static void on_frame(struct pconn *c, uint32_t type, const uint8_t *p, size_t le
 			if (ps->h.on_soft)
 				ps->h.on_soft(ps->h.arg, c->peer_id, p, len);
 			return;
+		case PEER_SNAP:
+			if (ps->h.on_snap)
+				ps->h.on_snap(ps->h.arg, c->peer_id, p, len);
+			return;
 		default:
 			pconn_close(c, LOG_LEVEL_WARN, "unexpected frame type %" PRIu32 " on a link",
 				    type);
@@ -667,7 +671,9 @@ static void on_frame(struct pconn *c, uint32_t type, const uint8_t *p, size_t le
 			on_raft_frame(c, p, len);
 		else if (type == PEER_SOFT && ps->h.on_soft)
 			ps->h.on_soft(ps->h.arg, c->peer_id, p, len);
-		else if (type != PEER_NOP && type != PEER_SOFT)
+		else if (type == PEER_SNAP && ps->h.on_snap)
+			ps->h.on_snap(ps->h.arg, c->peer_id, p, len);
+		else if (type != PEER_NOP && type != PEER_SOFT && type != PEER_SNAP)
 			pconn_close(c, LOG_LEVEL_WARN,
 				    "unexpected frame type %" PRIu32 " on a retired link", type);
 		return;
@@ -981,6 +987,35 @@ void peer_send_soft(struct peer_service *ps, uint64_t to, const char *to_address
 		return;
 	}
 	link_queue(ps, l, queued, before);
+}
+
+int peer_send_snap(struct peer_service *ps, uint64_t to, const char *to_address,
+		   const struct peer_snap *sn)
+{
+	if (ps == NULL || ps->stopping || to == 0 || to == ps->self_id)
+		return -MDS_EINVAL;
+	struct peer_link *l = link_get(ps, to, to_address);
+	if (l == NULL)
+		return -MDS_ENOMEM;
+	if (link_queued(l) > PEER_QUEUE_MAX)
+		return -MDS_EAGAIN;
+	struct byte_writer *w = link_out(l);
+	size_t queued = link_queued(l), before = w->len;
+	int rc = peer_encode_snap(w, sn);
+	if (rc)
+		return rc;
+	link_queue(ps, l, queued, before);
+	return 0;
+}
+
+size_t peer_queued(struct peer_service *ps, uint64_t to)
+{
+	if (ps == NULL)
+		return 0;
+	for (struct peer_link *l = ps->links; l; l = l->next)
+		if (l->id == to)
+			return link_queued(l);
+	return 0;
 }
 
 void peer_ctl_reply(struct peer_ctl *x, const void *data, size_t len)

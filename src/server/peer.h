@@ -59,6 +59,8 @@ struct peer_handlers {
 	void (*on_raft)(void *arg, uint32_t group, uint64_t from, struct raft_message *m);
 	/* A PEER_SOFT frame from peer `from` (data valid during the call). May be NULL. */
 	void (*on_soft)(void *arg, uint64_t from, const uint8_t *data, size_t len);
+	/* A PEER_SNAP frame from peer `from` (payload valid during the call). May be NULL. */
+	void (*on_snap)(void *arg, uint64_t from, const uint8_t *payload, size_t len);
 	/* A control request; answer with peer_ctl_reply(c, ...) exactly once (now or later). */
 	void (*on_ctl)(void *arg, struct peer_ctl *c, const uint8_t *req, size_t len);
 	/* A peer link came up (HELLO exchanged) or went down. May be NULL. */
@@ -96,6 +98,12 @@ void peer_send_raft(struct peer_service *ps, uint32_t group, uint64_t to, const 
 /* Queues a PEER_SOFT frame for a peer that has a link (or dials to_address). */
 void peer_send_soft(struct peer_service *ps, uint64_t to, const char *to_address,
 		    const void *data, size_t len);
+/* Queues a PEER_SNAP frame (peer_encode_snap) for a peer; -MDS_EAGAIN when the
+ * peer's queue is over PEER_QUEUE_MAX, other encode errors as peer_encode_snap. */
+int peer_send_snap(struct peer_service *ps, uint64_t to, const char *to_address,
+		   const struct peer_snap *s);
+/* Bytes queued for peer `to` (its link's buffers), 0 when unknown. */
+size_t peer_queued(struct peer_service *ps, uint64_t to);
 void peer_ctl_reply(struct peer_ctl *c, const void *data, size_t len);
 bool peer_link_up(struct peer_service *ps, uint64_t peer);
 /* Forget a peer: close its link, stop dialing it (a node removed from the cluster). */

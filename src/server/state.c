@@ -17,12 +17,15 @@
 #include "meta/lock.h"
 #include "meta/quota.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #define META_GROUP 0
 #define MKNODE_RETRIES 8
@@ -101,6 +104,11 @@ struct mds_state {
 	uint64_t fence_index;       /* its barrier's log index */
 	state_fence_fn on_fence;
 	void *on_fence_arg;
+	/* Snapshots for followers. */
+	state_snapshot_fn snap_send;
+	void *snap_arg;
+	const char *install_path;   /* the copy being installed (receive) */
+	uint64_t lmdb_map_size;
 };
 
 /* A read fence's barrier (its ctx): starts like struct proposal, with
@@ -296,6 +304,53 @@ static void fsm_barrier_done(void *arg, void *ctx)
 		if (st->on_role)
 			st->on_role(st->on_role_arg, true);
 	}
+}
+
+static int fsm_snapshot_send(void *arg, uint64_t to, const char *to_address,
+			     const struct raft_message *m)
+{
+	struct mds_state *st = arg;
+	if (st->snap_send == NULL)
+		return -MDS_ENOTSUP;
+	return st->snap_send(st->snap_arg, to, to_address, m);
+}
+
+static int load_counters(struct mds_state *st);
+
+/* Inside cons_group_install(): the received copy replaces the store. */
+static int fsm_snapshot_install(void *arg, uint64_t last_index, uint64_t last_term)
+{
+	struct mds_state *st = arg;
+	char dir[4096], file[4200];
+	snprintf(dir, sizeof(dir), "%s/meta", st->data_path);
+	snprintf(file, sizeof(file), "%s/data.mdb", dir);
+	if (st->install_path == NULL)
+		return -MDS_EINVAL;
+	meta_store_close(&st->store);
+	int rc = 0;
+	if (rename(st->install_path, file) < 0) {
+		LOG_ERR("cannot move the received snapshot over %s: %s", file, strerror(errno));
+		rc = -MDS_EIO;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) {
+		if (fsync(dfd) < 0 && rc == 0)
+			rc = -MDS_EIO;
+		close(dfd);
+	}
+	struct meta_store_options mo = {.map_size = st->lmdb_map_size};
+	int orc = meta_store_open(&st->store, dir, &mo);
+	if (orc < 0) {
+		LOG_ERR("cannot reopen the metadata store after a snapshot: %s", mds_strerror(orc));
+		st->failed = orc;
+		return orc;
+	}
+	if (rc == 0)
+		rc = load_counters(st);
+	if (rc == 0)
+		LOG_INFO("installed the leader's snapshot at index %llu (term %llu)",
+			 (unsigned long long)last_index, (unsigned long long)last_term);
+	return rc;
 }
 
 static int fsm_checkpoint(void *arg)
@@ -772,6 +827,35 @@ int state_bootstrap(struct mds_state *st)
 	return rc;
 }
 
+/* The counters a proposer needs, from the store (start, snapshot install). */
+static int load_counters(struct mds_state *st)
+{
+	MDB_txn *txn;
+	uint64_t next = 0, metaid = 0, chunk = 0;
+	int rc = meta_txn_read(&st->store, &txn);
+	if (rc < 0)
+		return rc;
+	meta_counter_get(&st->store, txn, META_METAID, &metaid);
+	if (metaid)
+		st->metaid = metaid;
+	meta_counter_get(&st->store, txn, META_NEXT_INODE, &next);
+	if (next > st->next_ino)
+		st->next_ino = (uint32_t)next;
+	if (st->next_ino < 2)
+		st->next_ino = 2;
+	next = 0;
+	meta_counter_get(&st->store, txn, META_NEXT_SESSION, &next);
+	if (next > st->next_session)
+		st->next_session = (uint32_t)next;
+	if (st->next_session < 1)
+		st->next_session = 1;
+	meta_chunk_next_seq(&st->store, txn, &chunk);
+	if (chunk > st->next_chunk)
+		st->next_chunk = chunk;
+	meta_txn_abort(txn);
+	return 0;
+}
+
 int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_options *opt)
 {
 	struct mds_state *st = calloc(1, sizeof(*st));
@@ -780,6 +864,7 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	st->loop = loop;
 	st->disk_reserve = opt->disk_reserve;
 	st->node_id = opt->node_id;
+	st->lmdb_map_size = opt->lmdb_map_size;
 	st->election_ms = opt->election_ms ? opt->election_ms : CONS_DEFAULT_ELECTION_TIMEOUT_MS;
 	if ((st->data_path = strdup(opt->data_path)) == NULL ||
 	    (opt->self_address && (st->self_address = strdup(opt->self_address)) == NULL)) {
@@ -828,6 +913,8 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 		.lost = fsm_lost,
 		.barrier_done = fsm_barrier_done,
 		.checkpoint = fsm_checkpoint,
+		.snapshot_send = fsm_snapshot_send,
+		.snapshot_install = fsm_snapshot_install,
 	};
 	char self[64];
 	snprintf(self, sizeof(self), "node%llu", (unsigned long long)opt->node_id);
@@ -855,17 +942,8 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 			goto fail_group;
 		}
 	}
-	MDB_txn *txn;
-	uint64_t next = 0;
-	if ((rc = meta_txn_read(&st->store, &txn)) < 0)
+	if ((rc = load_counters(st)) < 0)
 		goto fail_group;
-	meta_counter_get(&st->store, txn, META_METAID, &st->metaid);
-	meta_counter_get(&st->store, txn, META_NEXT_INODE, &next);
-	st->next_ino = next > 2 ? (uint32_t)next : 2;
-	meta_counter_get(&st->store, txn, META_NEXT_SESSION, &next);
-	st->next_session = next > 1 ? (uint32_t)next : 1;
-	meta_chunk_next_seq(&st->store, txn, &st->next_chunk);
-	meta_txn_abort(txn);
 	if (st->metaid == 0 && !st->self_address) {
 		if ((rc = init_filesystem(st)) < 0) {
 			LOG_ERR("cannot create the file system: %s", mds_strerror(rc));
@@ -1045,6 +1123,56 @@ uint64_t state_leader(struct mds_state *st, char *address, size_t size)
 		if (m[i].id == s.leader_id)
 			snprintf(address, size, "%s", m[i].address);
 	return s.leader_id;
+}
+
+void state_set_snapshot_sender(struct mds_state *st, state_snapshot_fn fn, void *arg)
+{
+	st->snap_send = fn;
+	st->snap_arg = arg;
+}
+
+void state_snapshot_sent(struct mds_state *st, uint64_t to, int status)
+{
+	cons_group_snapshot_sent(st->group, to, status);
+	maybe_sync(st);
+	arm_timer(st);
+}
+
+int state_snapshot_copy(struct mds_state *st, int fd)
+{
+	int rc = mdb_env_copyfd2(st->store.env, fd, 0);
+	if (rc != 0) {
+		LOG_ERR("cannot copy the metadata store for a follower: %s", mdb_strerror(rc));
+		return -MDS_EIO;
+	}
+	return 0;
+}
+
+int state_snapshot_receive(struct mds_state *st, uint64_t from, const struct raft_message *m,
+			   const char *path, bool *installed)
+{
+	*installed = false;
+	cons_node_set_time(st->node, uv_now(st->loop));
+	st->install_path = path;
+	int rc = cons_group_install(st->group, from, m, installed);
+	st->install_path = NULL;
+	if (!*installed)
+		unlink(path);
+	struct cons_status s;
+	cons_group_status(st->group, &s);
+	if (rc < 0 && s.failed && !st->failed) {
+		LOG_ERR("metadata group stopped installing a snapshot: %s", mds_strerror(rc));
+		st->failed = rc;
+	}
+	check_role(st);
+	maybe_sync(st);
+	arm_timer(st);
+	return rc;
+}
+
+const char *state_data_path(const struct mds_state *st)
+{
+	return st->data_path;
 }
 
 struct cons_group *state_group(struct mds_state *st)

@@ -122,6 +122,27 @@ uint64_t state_read_fence(struct mds_state *st);
 typedef void (*state_fence_fn)(void *arg, uint64_t done);
 void state_on_fence(struct mds_state *st, state_fence_fn fn, void *arg);
 
+/* ---- snapshots for followers (server/snapshot_xfer) ---- */
+
+/* Leader: follower `to` needs a copy of the store (cons_fsm.snapshot_send:
+ * m is the InstallSnapshot to deliver with it). fn starts the transfer
+ * (0) and reports its end with state_snapshot_sent(). Without fn such a
+ * follower stays behind. */
+typedef int (*state_snapshot_fn)(void *arg, uint64_t to, const char *to_address,
+				 const struct raft_message *m);
+void state_set_snapshot_sender(struct mds_state *st, state_snapshot_fn fn, void *arg);
+void state_snapshot_sent(struct mds_state *st, uint64_t to, int status);
+/* Writes a consistent copy of the store to fd. Blocking; safe on a worker
+ * thread while the loop goes on (an LMDB read transaction). */
+int state_snapshot_copy(struct mds_state *st, int fd);
+/* Follower: the store copy at path (complete, fsynced) came with
+ * InstallSnapshot m from leader `from`: installs it when Raft wants it
+ * (cons_group_install; the store is swapped inside), *installed tells.
+ * The file is gone afterwards in every case. */
+int state_snapshot_receive(struct mds_state *st, uint64_t from, const struct raft_message *m,
+			   const char *path, bool *installed);
+const char *state_data_path(const struct mds_state *st);
+
 struct cons_group *state_group(struct mds_state *st);
 uint64_t state_node_id(const struct mds_state *st);
 const char *state_self_address(const struct mds_state *st);

@@ -331,6 +331,38 @@ static void test_valid_copies_are_current_undamaged_and_on_connected_servers(voi
 	assert_int_equal(cm_valid_copies(&f->cm, &c, 0, out, CM_MAX_COPIES), 0);
 }
 
+/* A server inherited from the previous leader (server/locs_stream.h): its
+ * copies are listed for reads only, never for writes, and it is never a
+ * placement target. */
+static void test_inherited_servers_serve_reads_only(void **state)
+{
+	struct fx *f = *state;
+	struct chunk_locs *l = &f->cs.locs;
+	uint16_t live = add_server(f, IP(10, 0, 3, 1), 0, 100 * GiB);
+	struct cs_record *inh = NULL;
+	assert_int_equal(cs_registry_put(&f->cs.reg, 40, &inh), 0);
+	inh->ip = IP(10, 0, 3, 2);
+	inh->port = 9422;
+	inh->total = 100 * GiB;
+	inh->inherited = true;
+	chunk_locs_server_up(l, 40);
+	assert_int_equal(chunk_locs_add(l, 200, 40, 3), 0);
+	assert_int_equal(chunk_locs_add(l, 201, 40, 2), 0);          /* an old version */
+	assert_int_equal(chunk_locs_add(l, 201, live, 3), 0);
+	struct meta_chunk c = {.id = 200, .version = 3, .refs = 1, .goal = 2};
+	uint16_t out[CM_MAX_COPIES];
+	unsigned n = cm_read_copies(&f->cm, &c, 0, out, CM_MAX_COPIES);
+	expect_csids(out, n, (uint16_t[]){40}, 1, "reads of a chunk on the inherited server");
+	assert_int_equal(cm_valid_copies(&f->cm, &c, 0, out, CM_MAX_COPIES), 0);
+	c.id = 201;
+	n = cm_read_copies(&f->cm, &c, 0, out, CM_MAX_COPIES);
+	expect_csids(out, n, (uint16_t[]){live}, 1, "reads: only the copy of the chunk's version");
+	n = cm_place(&f->cm, 2, out, CM_MAX_COPIES);
+	expect_csids(out, n, (uint16_t[]){live}, 1, "placement");
+	/* Until every known server is connected, a missing copy is "try again". */
+	assert_int_equal(cm_lost_status(&f->cm), MFS_STATUS_EAGAIN);
+}
+
 static void test_the_clients_own_server_comes_first(void **state)
 {
 	struct fx *f = *state;
@@ -791,6 +823,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_valid_copies_are_current_undamaged_and_on_connected_servers, setup_hand,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_inherited_servers_serve_reads_only,
+						setup_hand, teardown),
 		cmocka_unit_test_setup_teardown(test_the_clients_own_server_comes_first,
 						setup_hand, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -684,6 +684,94 @@ static void test_address_split(void **state)
 	assert_int_equal(peer_address_split("1.2.3.4:5", host, 8, &port), 0);
 }
 
+/* ---- SNAP ---- */
+
+static void snap_round_trip(const struct peer_snap *in, struct byte_writer *w, struct peer_snap *out)
+{
+	bw_init(w);
+	assert_int_equal(peer_encode_snap(w, in), 0);
+	uint32_t type, plen;
+	const uint8_t *payload;
+	assert_int_equal(peer_frame_split(w->data, w->len, &type, &payload, &plen), 0);
+	assert_int_equal(type, PEER_SNAP);
+	assert_int_equal(peer_decode_snap(payload, plen, out), 0);
+	assert_int_equal(out->kind, in->kind);
+	assert_true(out->xfer == in->xfer);
+	/* Every truncation is refused. */
+	for (uint32_t cut = 0; cut < plen; cut++) {
+		struct peer_snap tmp;
+		if (in->kind == PEER_SNAP_DATA && cut >= 17)
+			continue;   /* DATA's bytes run to the end: a shorter chunk is valid */
+		assert_int_equal(peer_decode_snap(payload, cut, &tmp), -MDS_EPROTO);
+	}
+}
+
+static void test_snap_frames_round_trip_and_truncations_are_refused(void **state)
+{
+	(void)state;
+	struct raft_message m = {.type = RAFT_TIMEOUT_NOW};
+	m.timeout_now.term = 5;
+	m.timeout_now.last_log_index = 9;
+	m.timeout_now.last_log_term = 4;
+	struct byte_writer raft;
+	bw_init(&raft);
+	assert_int_equal(peer_encode_raft(&raft, 0, 3, &m), 0);
+
+	struct byte_writer w;
+	struct peer_snap out;
+	struct peer_snap begin = {.kind = PEER_SNAP_BEGIN, .xfer = 42, .size = 1ull << 33,
+				  .raft = raft.data, .raft_len = (uint32_t)raft.len};
+	snap_round_trip(&begin, &w, &out);
+	assert_true(out.size == 1ull << 33);
+	assert_int_equal(out.raft_len, raft.len);
+	assert_memory_equal(out.raft, raft.data, raft.len);
+	bw_free(&w);
+
+	uint8_t bytes[300];
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)i;
+	struct peer_snap data = {.kind = PEER_SNAP_DATA, .xfer = 42, .offset = 1 << 20,
+				 .data = bytes, .data_len = sizeof(bytes)};
+	snap_round_trip(&data, &w, &out);
+	assert_true(out.offset == 1 << 20);
+	assert_int_equal(out.data_len, sizeof(bytes));
+	assert_memory_equal(out.data, bytes, sizeof(bytes));
+	bw_free(&w);
+
+	struct peer_snap end = {.kind = PEER_SNAP_END, .xfer = 42};
+	memcpy(end.hash, bytes, 32);
+	snap_round_trip(&end, &w, &out);
+	assert_memory_equal(out.hash, bytes, 32);
+	bw_free(&w);
+
+	struct peer_snap ack = {.kind = PEER_SNAP_ACK, .xfer = 42, .status = -MDS_ECORRUPT};
+	snap_round_trip(&ack, &w, &out);
+	assert_int_equal(out.status, -MDS_ECORRUPT);
+	bw_free(&w);
+	bw_free(&raft);
+}
+
+static void test_snap_begin_must_carry_one_whole_raft_frame(void **state)
+{
+	(void)state;
+	uint8_t junk[16] = {0, 0, 0, 3, 0, 0, 0, 8};    /* a SOFT frame, not RAFT */
+	struct peer_snap begin = {.kind = PEER_SNAP_BEGIN, .xfer = 1, .size = 10,
+				  .raft = junk, .raft_len = sizeof(junk)};
+	struct byte_writer w;
+	bw_init(&w);
+	assert_int_equal(peer_encode_snap(&w, &begin), 0);
+	struct peer_snap out;
+	assert_int_equal(peer_decode_snap(w.data + PEER_HEADER_LEN, w.len - PEER_HEADER_LEN, &out),
+			 -MDS_EPROTO);
+	bw_free(&w);
+	uint8_t unknown[9] = {9};
+	assert_int_equal(peer_decode_snap(unknown, sizeof(unknown), &out), -MDS_EPROTO);
+	struct peer_snap bad = {.kind = 9};
+	bw_init(&w);
+	assert_int_equal(peer_encode_snap(&w, &bad), -MDS_EINVAL);
+	bw_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -705,6 +793,8 @@ int main(void)
 		cmocka_unit_test(test_hello_with_bad_magic_version_id_or_address_is_refused),
 		cmocka_unit_test(test_frame_split_waits_for_whole_frames_and_refuses_oversize),
 		cmocka_unit_test(test_address_split),
+		cmocka_unit_test(test_snap_frames_round_trip_and_truncations_are_refused),
+		cmocka_unit_test(test_snap_begin_must_carry_one_whole_raft_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

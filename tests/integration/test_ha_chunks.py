@@ -1,0 +1,185 @@
+"""High availability of the chunk-location map (issue #5): followers keep
+the leader's map of which chunkserver holds which copy, streamed as soft
+state, so a new leader answers READ_CHUNK for existing files before the
+chunkservers have registered with it again.
+
+mds only (the stock master has no failover). Topology as in test_ha.py
+(mfsharness/mdscluster.py): three mdsd nodes in namespaces behind a VIP,
+two stock chunkservers that know only the VIP, with
+MASTER_RECONNECTION_DELAY = 5 so the window between the failover and their
+re-registration is long enough to see; stock mounts through the VIP.
+"""
+
+import hashlib
+import os
+import subprocess
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from mfsharness import HarnessError, MdsdMaster, wait_for
+from mfsharness.mdscluster import MdsCluster, mdsctl_binary
+
+RECONNECTION_DELAY = 5
+FILES = 6
+FILE_SIZE = 3 * 1024 * 1024 + 12345      # a few chunk blocks, not block-aligned
+READ_GOAL = 1.0                          # s from the new leader serving to the read
+
+
+def _available():
+    reason = MdsdMaster.available()
+    if reason:
+        return reason
+    if not os.access(mdsctl_binary(), os.X_OK):
+        return f"{mdsctl_binary()} not built"
+    return None
+
+
+@pytest.fixture
+def ha(harness):
+    reason = _available()
+    if reason:
+        pytest.skip(reason)
+    clusters = []
+
+    def make(**kw):
+        c = MdsCluster(harness, **kw)
+        clusters.append(c)
+        return c.start()
+
+    yield SimpleNamespace(make=make, harness=harness)
+    for c in clusters:
+        c.release()
+
+
+def content(name):
+    seed = hashlib.sha256(name.encode()).digest()
+    block = b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest()
+                     for i in range(2048))
+    out = (block * (FILE_SIZE // len(block) + 1))[:FILE_SIZE]
+    return out
+
+
+def tool(*argv):
+    r = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, f"`{' '.join(map(str, argv))}` failed: {r.stderr}{r.stdout}"
+    return r.stdout
+
+
+def read_file(path, timeout=30):
+    r = subprocess.run(["cat", str(path)], capture_output=True, timeout=timeout)
+    assert r.returncode == 0, f"cat {path} failed ({r.returncode}): {r.stderr!r}"
+    return r.stdout
+
+
+def locations(node):
+    """The node's chunk_locations status (None while it does not answer)."""
+    st = node.status()
+    return st.get("chunk_locations") if st else None
+
+
+def registrations(node):
+    """How many chunkserver registrations the node's log shows."""
+    return node.log_tail(100000).count("chunkserver register begin")
+
+
+@pytest.mark.deadline(240)
+def test_new_leader_reads_existing_files_before_chunkservers_reregister(ha):
+    """Write files with goal 2, wait until the followers hold every copy,
+    kill -9 the leader, and read the files through a mount that never read
+    them while the chunkservers wait out their reconnection delay: the new
+    leader lists the inherited copies, the bytes are right, and the read
+    comes within about a second of the new leader serving. The
+    chunkservers then register and their inherited entries are replaced;
+    reads and writes go on."""
+    c = ha.make(nodes=3, chunkservers=2, mounts=1,
+                chunkserver_config={"MASTER_RECONNECTION_DELAY": RECONNECTION_DELAY})
+    lead = c.wait_leader()
+    mnt = c.mount.path
+    (mnt / "g").mkdir()
+    tool("mfssetgoal", "-r", 2, mnt / "g")
+    for i in range(FILES):
+        (mnt / "g" / f"f{i}").write_bytes(content(f"f{i}"))
+    for i in range(FILES):
+        assert (mnt / "g" / f"f{i}").read_bytes() == content(f"f{i}")
+    copies = 2 * FILES                        # one chunk per file, two copies
+    followers = [n for n in c.nodes if n is not lead]
+
+    def followers_hold_the_map():
+        locs = [locations(n) for n in followers]
+        return all(l and l["synced"] and l["dump_complete"] and l["copies"] >= copies
+                   and l["inherited_servers"] == 2 for l in locs) and locs
+    try:
+        wait_for(followers_hold_the_map, 30, "the followers' chunk maps")
+    except HarnessError:
+        raise AssertionError(f"followers did not get the map: expected {copies} copies on "
+                             f"2 inherited servers, got {[locations(n) for n in followers]}"
+                             f"\n{c.diagnose()}")
+
+    # A mount that has read nothing (no cached chunk locations).
+    reader = c.add_mount()
+    assert (reader.path / "g").is_dir()
+
+    t_kill = c.kill(lead)
+    new = c.wait_leader(exclude=(lead,))
+    regs_before = registrations(new)
+    wait_for(lambda: (new.status() or {}).get("serving"), 10, "the new leader serving")
+    t_serving = time.time()
+    got = {}
+    for i in range(FILES):
+        got[i] = read_file(reader.path / "g" / f"f{i}")
+    t_read = time.time()
+    locs = locations(new)
+    regs_after = registrations(new)
+    print(f"\nkill -> serving {t_serving - t_kill:.3f} s, serving -> {FILES} files read "
+          f"{t_read - t_serving:.3f} s; new leader: {locs}")
+    for i in range(FILES):
+        assert got[i] == content(f"f{i}"), f"f{i}: {len(got[i])} bytes, wrong content"
+    # The chunkservers had not registered with the new leader yet: every
+    # copy listed came from the stream.
+    assert locs["inherited_servers"] == 2, locs
+    assert regs_after == regs_before == 0, \
+        f"chunkservers registered with node {new.id} before the read\n{new.log_tail(60)}"
+    assert t_read - t_serving <= READ_GOAL + 1.0, \
+        f"the read took {t_read - t_serving:.3f} s after the new leader served (goal {READ_GOAL} s)"
+
+    # They register after their delay: the inherited entries are replaced.
+    def reregistered():
+        l = locations(new)
+        return l and l["inherited_servers"] == 0 and l["copies"] >= copies and l
+    try:
+        wait_for(reregistered, RECONNECTION_DELAY + 30, "re-registrations")
+    except HarnessError:
+        raise AssertionError(f"chunkservers did not re-register: {locations(new)}\n"
+                             f"{new.log_tail(60)}")
+    assert registrations(new) == 2
+    for i in range(FILES):
+        assert read_file(reader.path / "g" / f"f{i}") == content(f"f{i}")
+    (reader.path / "g" / "after").write_bytes(content("after"))
+    assert read_file(c.mount.path / "g" / "after") == content("after")
+
+
+@pytest.mark.deadline(120)
+def test_a_restarted_follower_gets_the_map_again(ha):
+    """A follower that restarts (empty map) gets a full dump when its link
+    comes back, and then the deltas of new files."""
+    c = ha.make(nodes=3, chunkservers=2, mounts=1)
+    lead = c.wait_leader()
+    mnt = c.mount.path
+    (mnt / "g").mkdir()
+    tool("mfssetgoal", "-r", 2, mnt / "g")
+    (mnt / "g" / "a").write_bytes(content("a"))
+    f = next(n for n in c.nodes if n is not lead)
+    f.stop()
+    f.start()
+    (mnt / "g" / "b").write_bytes(content("b"))
+
+    def has_both():
+        l = locations(f)
+        return l and l["synced"] and l["dump_complete"] and l["copies"] >= 4 and l
+    try:
+        wait_for(has_both, 30, "the restarted follower's map")
+    except HarnessError:
+        raise AssertionError(f"restarted follower: expected 4 copies, got {locations(f)}\n"
+                             f"{f.log_tail(40)}")
