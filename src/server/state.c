@@ -99,6 +99,7 @@ struct mds_state {
 	char barrier_tag;           /* &barrier_tag: the barrier's ctx */
 	bool initializing;          /* MC_INIT proposed by this leader */
 	unsigned election_ms;
+	uint64_t started_ms;        /* uv_now() at open */
 	/* Read fences (state_read_fence). */
 	uint64_t fence_seq;         /* last fence handed out */
 	uint64_t fence_index;       /* its barrier's log index */
@@ -481,6 +482,13 @@ void state_receive(struct mds_state *st, uint32_t group, uint64_t from, struct r
 		return;
 	}
 	cons_node_set_time(st->node, uv_now(st->loop));
+	/* The lease (state_read_ok) counts on a voter that heard from a leader
+	 * not voting for another one within an election timeout. A restarted
+	 * node has forgotten that it heard from one: it refuses votes for its
+	 * first election timeout (a transfer's vote, disrupt_leader, passes). */
+	if (m->type == RAFT_REQUEST_VOTE && !m->request_vote.disrupt_leader &&
+	    uv_now(st->loop) - st->started_ms < st->election_ms)
+		return;   /* no payload; the candidate asks again */
 	int rc = cons_group_receive(st->group, from, m);
 	struct cons_status s;
 	cons_group_status(st->group, &s);
@@ -864,6 +872,8 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	st->loop = loop;
 	st->disk_reserve = opt->disk_reserve;
 	st->node_id = opt->node_id;
+	uv_update_time(loop);
+	st->started_ms = uv_now(loop);
 	st->lmdb_map_size = opt->lmdb_map_size;
 	st->election_ms = opt->election_ms ? opt->election_ms : CONS_DEFAULT_ELECTION_TIMEOUT_MS;
 	if ((st->data_path = strdup(opt->data_path)) == NULL ||
