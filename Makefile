@@ -6,6 +6,8 @@
 #   make fuzz       libFuzzer targets in build-fuzz/ (clang-14)
 #   make bench      benchmark programs in build/bench/
 #   make demo       mdsd, a stock chunkserver and a stock mfsmount (make demo-stop ends it)
+#   make chaos      the HA tests at full length: 20 leader kills, a 5-minute nemesis,
+#                   100,000 operations while a node is down (MDS_HA_RESULTS: timings JSON)
 #   make deps       installs the Debian packages the build and tests need
 
 CC        := gcc
@@ -35,7 +37,7 @@ BENCH_BINS:= $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 
-.PHONY: all asan test unit integration fuzz fuzz-smoke bench demo demo-stop deps clean check-layers
+.PHONY: all asan test unit integration fuzz fuzz-smoke bench demo demo-stop deps clean check-layers chaos
 .DEFAULT_GOAL := all
 # Keep objects of test and bench programs between builds.
 .SECONDARY:
@@ -101,6 +103,12 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory fuzz
 	@bash scripts/test.sh all
+
+chaos: deps all
+	MDS_HA_KILLS=$${MDS_HA_KILLS:-20} MDS_NEMESIS_SECONDS=$${MDS_NEMESIS_SECONDS:-300} \
+	MDS_CATCHUP_OPS=$${MDS_CATCHUP_OPS:-100000} \
+	/usr/bin/python3 -m pytest tests/integration/test_ha.py tests/integration/test_ha_chunks.py \
+	  -v -s -p no:cacheprovider
 
 demo: all
 	@bash scripts/demo.sh start
