@@ -3,8 +3,9 @@
  * chunkid -> copies (csid, version, flags), rebuilt from what chunkservers
  * report: registration batches and CHUNK_NEW add copies, CHUNK_LOST drops
  * them, CHUNK_DAMAGED marks them. Like mfsmaster's copy lists it is never
- * persisted or replicated: after a restart (or on a new leader) it fills
- * again as chunkservers register.
+ * persisted: after a restart it fills again as chunkservers register. In
+ * a cluster the leader streams it to the other members as soft state
+ * (server/locs_stream.h), so a new leader starts with the old one's map.
  *
  * A copy belongs to one connection of its chunkserver. chunk_locs_server_up()
  * opens a generation for the csid; chunk_locs_server_down() ends it, and
