@@ -951,61 +951,60 @@ static void link_queue(struct peer_service *ps, struct peer_link *l, size_t queu
 		maybe_dial(ps, l);
 }
 
+/* The link a frame for `to` goes on (created and dialed as needed), or
+ * NULL when there is none to send to. */
+static struct peer_link *send_link(struct peer_service *ps, uint64_t to, const char *to_address)
+{
+	if (ps == NULL || ps->stopping || to == 0 || to == ps->self_id)
+		return NULL;
+	return link_get(ps, to, to_address);
+}
+
+/* After encoding a frame at `before` of l's output (rc: the encoder's). */
+static int sent(struct peer_service *ps, struct peer_link *l, size_t queued, size_t before, int rc)
+{
+	if (rc) {
+		note_drop(ps, l, rc == -MDS_ENOMEM ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN,
+			  mds_strerror(rc));
+		return rc;
+	}
+	link_queue(ps, l, queued, before);
+	return 0;
+}
+
 void peer_send_raft(struct peer_service *ps, uint32_t group, uint64_t to, const char *to_address,
 		    const struct raft_message *m)
 {
-	if (ps == NULL || ps->stopping || to == 0 || to == ps->self_id)
-		return;
-	struct peer_link *l = link_get(ps, to, to_address);
+	struct peer_link *l = send_link(ps, to, to_address);
 	if (l == NULL)
 		return;
 	struct byte_writer *w = link_out(l);
 	size_t queued = link_queued(l), before = w->len;
-	int rc = peer_encode_raft(w, group, ps->self_id, m);
-	if (rc) {
-		note_drop(ps, l, rc == -MDS_ENOMEM ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN,
-			  mds_strerror(rc));
-		return;
-	}
-	link_queue(ps, l, queued, before);
+	sent(ps, l, queued, before, peer_encode_raft(w, group, ps->self_id, m));
 }
 
 void peer_send_soft(struct peer_service *ps, uint64_t to, const char *to_address,
 		    const void *data, size_t len)
 {
-	if (ps == NULL || ps->stopping || to == 0 || to == ps->self_id)
-		return;
-	struct peer_link *l = link_get(ps, to, to_address);
+	struct peer_link *l = send_link(ps, to, to_address);
 	if (l == NULL)
 		return;
 	struct byte_writer *w = link_out(l);
 	size_t queued = link_queued(l), before = w->len;
-	int rc = peer_encode_blob(w, PEER_SOFT, data, len);
-	if (rc) {
-		note_drop(ps, l, rc == -MDS_ENOMEM ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN,
-			  mds_strerror(rc));
-		return;
-	}
-	link_queue(ps, l, queued, before);
+	sent(ps, l, queued, before, peer_encode_blob(w, PEER_SOFT, data, len));
 }
 
 int peer_send_snap(struct peer_service *ps, uint64_t to, const char *to_address,
 		   const struct peer_snap *sn)
 {
-	if (ps == NULL || ps->stopping || to == 0 || to == ps->self_id)
-		return -MDS_EINVAL;
-	struct peer_link *l = link_get(ps, to, to_address);
+	struct peer_link *l = send_link(ps, to, to_address);
 	if (l == NULL)
-		return -MDS_ENOMEM;
+		return -MDS_EINVAL;
 	if (link_queued(l) > PEER_QUEUE_MAX)
 		return -MDS_EAGAIN;
 	struct byte_writer *w = link_out(l);
 	size_t queued = link_queued(l), before = w->len;
-	int rc = peer_encode_snap(w, sn);
-	if (rc)
-		return rc;
-	link_queue(ps, l, queued, before);
-	return 0;
+	return sent(ps, l, queued, before, peer_encode_snap(w, sn));
 }
 
 size_t peer_queued(struct peer_service *ps, uint64_t to)
