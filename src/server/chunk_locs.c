@@ -549,12 +549,15 @@ void chunk_locs_sweep(struct chunk_locs *m, uint32_t budget)
 	for (uint32_t n = 0; n < budget && chunk_locs_dirty(m); n++) {
 		uint32_t i = m->sweep_pos & mask;
 		if (m->slots[i].chunkid != 0) {
+			uint32_t had = m->slots[i].head;
 			slot_purge(m, i);
 			if (m->slots[i].head == 0 && m->pinned == 0) {
 				/* Another chunk may have moved into i: look again. */
 				slot_delete(m, i);
 				continue;
 			}
+			if (m->slots[i].head == 0 && had != 0)
+				m->empty++;      /* pinned: reclaimed after the unpin */
 		}
 		m->sweep_pos = (i + 1) & mask;
 		if (m->sweep_pos == 0 && m->pinned == 0)

@@ -447,8 +447,11 @@ static void test_a_pinned_map_keeps_every_slot_in_place(void **state)
 	(void)state;
 	struct node *n = node_new();
 	chunk_locs_server_up(&n->locs, 1);
+	chunk_locs_server_up(&n->locs, 2);
 	for (uint64_t id = 1; id <= 500; id++)
 		assert_int_equal(chunk_locs_add(&n->locs, id, 1, 1), 0);
+	for (uint64_t id = 1001; id <= 1100; id++)
+		assert_int_equal(chunk_locs_add(&n->locs, id, 2, 1), 0);
 	uint32_t cap = chunk_locs_slots(&n->locs);
 	uint64_t *where = calloc(cap, sizeof(*where));
 	for (uint32_t p = 0; p < cap; p++)
@@ -456,13 +459,15 @@ static void test_a_pinned_map_keeps_every_slot_in_place(void **state)
 	chunk_locs_pin(&n->locs);
 	for (uint64_t id = 1; id <= 500; id += 2)
 		assert_int_equal(chunk_locs_remove(&n->locs, id, 1), 0);
+	chunk_locs_server_down(&n->locs, 2);     /* its chunks empty in the sweep */
 	chunk_locs_sweep(&n->locs, cap);
+	assert_int_equal(chunk_locs_stale(&n->locs), 0);
 	for (uint32_t p = 0; p < cap; p++)
 		if (chunk_locs_id_at(&n->locs, p) != where[p])
 			fail_msg("slot %u: expected chunk %llu to stay while pinned, got %llu", p,
 				 (unsigned long long)where[p],
 				 (unsigned long long)chunk_locs_id_at(&n->locs, p));
-	assert_int_equal(chunk_locs_chunks(&n->locs), 500);
+	assert_int_equal(chunk_locs_chunks(&n->locs), 600);
 	assert_int_equal(chunk_locs_copies(&n->locs), 250);
 	chunk_locs_unpin(&n->locs);
 	assert_true(chunk_locs_dirty(&n->locs));
