@@ -35,6 +35,7 @@
 #include <lmdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define MDS_VERSION "0.1.0"
 
@@ -119,12 +120,15 @@ static long long int_of(json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
-/* A request only the leader carries out: follows "not leader" answers. */
+/* A request only the leader carries out: follows "not leader" answers,
+ * and waits (up to timeout_ms) while no leader is known (an election). */
 static int leader_call(const char *addr, json_t *req, unsigned timeout_ms)
 {
 	char where[256];
 	snprintf(where, sizeof(where), "%s", addr);
-	for (int hops = 0; hops < 5; hops++) {
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int hops = 0;; hops++) {
 		json_incref(req);
 		json_t *o = call(where, req, timeout_ms, false);
 		if (o == NULL) {
@@ -136,21 +140,30 @@ static int leader_call(const char *addr, json_t *req, unsigned timeout_ms)
 			json_decref(req);
 			return 0;
 		}
+		bool not_leader = strcmp(str_of(o, "error"), "not leader") == 0;
 		const char *leader = str_of(o, "leader_address");
-		if (strcmp(str_of(o, "error"), "not leader") == 0 && leader[0] &&
-		    strcmp(leader, where) != 0) {
-			snprintf(where, sizeof(where), "%s", leader);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		uint64_t spent = (uint64_t)(now.tv_sec - t0.tv_sec) * 1000 +
+				 (uint64_t)(now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (not_leader && hops < 30 && spent < timeout_ms) {
+			if (leader[0] && strcmp(leader, where) != 0) {
+				snprintf(where, sizeof(where), "%s", leader);
+			} else {
+				struct timespec pause = {0, 100 * 1000 * 1000};
+				nanosleep(&pause, NULL);   /* an election: ask again */
+			}
 			json_decref(o);
 			continue;
 		}
-		fprintf(stderr, "mdsctl: %s: %s\n", where, str_of(o, "error"));
+		if (not_leader && !leader[0])
+			fprintf(stderr, "mdsctl: %s knows no leader (not a member yet, or no "
+				"majority): ask a member of the cluster\n", where);
+		else
+			fprintf(stderr, "mdsctl: %s: %s\n", where, str_of(o, "error"));
 		json_decref(o);
 		json_decref(req);
 		return 1;
 	}
-	fprintf(stderr, "mdsctl: no leader found\n");
-	json_decref(req);
-	return 1;
 }
 
 static int cmd_status(const char *addr, bool as_json, unsigned timeout_ms)

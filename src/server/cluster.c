@@ -26,7 +26,7 @@
 #define TRANSFER_TIMEOUT_MS 10000
 #define MAX_MEMBERS 16
 
-enum join_kind { WAIT_JOIN, WAIT_REMOVE, WAIT_TRANSFER };
+enum join_kind { WAIT_JOIN, WAIT_REMOVE, WAIT_TRANSFER, WAIT_BOOTSTRAP };
 
 /* A control request waiting for its membership change or transfer. */
 struct cluster_join {
@@ -174,6 +174,9 @@ static int join_done(struct cluster *c, struct cluster_join *j)
 					    : (member_role_of(c, j->id) < 0 ? 1 : -MDS_EAGAIN);
 	case WAIT_TRANSFER:
 		return s.leader_id != 0 && s.leader_id != state_node_id(c->st);
+	case WAIT_BOOTSTRAP:
+		/* Serving, with its file system created. */
+		return state_is_leader(c->st) && state_metaid(c->st) != 0;
 	}
 	return -MDS_EINVAL;
 }
@@ -243,7 +246,7 @@ static void handle_ctl(void *arg, struct peer_ctl *ctl, const uint8_t *req, size
 		if (rc == 0) {
 			LOG_INFO("bootstrapped by mdsctl: a one-node cluster of node %llu",
 				 (unsigned long long)state_node_id(c->st));
-			reply_ok(ctl);
+			wait_for(c, ctl, WAIT_BOOTSTRAP, 0, TRANSFER_TIMEOUT_MS);
 		} else {
 			reply_error(NULL, ctl, rc == -MDS_EEXIST
 				    ? "this node already has metadata (it is part of a cluster)"
@@ -321,16 +324,27 @@ static void send_raft(void *arg, uint32_t group, uint64_t to, const char *to_add
 
 static void run_script(struct cluster *c);
 
+/* The handle is reusable only once closed: the next run starts here. */
+static void on_script_closed(uv_handle_t *h)
+{
+	struct cluster *c = h->data;
+	c->script_running = false;
+	if (c->started) {
+		if (c->script_wanted != c->script_role)
+			run_script(c);
+	} else {
+		free(c->notify_script);
+		c->notify_script = NULL;
+	}
+}
+
 static void on_script_exit(uv_process_t *p, int64_t status, int sig)
 {
 	struct cluster *c = p->data;
 	if (status != 0 || sig != 0)
 		LOG_WARN("notify script %s %s exited with status %lld signal %d", c->notify_script,
 			 c->script_role ? "leader" : "follower", (long long)status, sig);
-	uv_close((uv_handle_t *)p, NULL);
-	c->script_running = false;
-	if (c->started && c->script_wanted != c->script_role)
-		run_script(c);
+	uv_close((uv_handle_t *)p, on_script_closed);
 }
 
 static void run_script(struct cluster *c)
@@ -372,15 +386,15 @@ static void run_script(struct cluster *c)
 	c->script.data = c;
 	int rc = uv_spawn(c->loop, &c->script, &o);
 	free(env);
+	c->script_running = true;
+	c->script_role = role;
 	if (rc < 0) {
+		/* Not retried until the role changes again (no loop). */
 		LOG_ERR("cannot run notify script %s: %s", c->notify_script, uv_strerror(rc));
-		uv_close((uv_handle_t *)&c->script, NULL);
-		c->script_role = role;   /* do not retry in a loop */
+		uv_close((uv_handle_t *)&c->script, on_script_closed);
 		return;
 	}
 	LOG_INFO("notify script: %s %s", c->notify_script, role ? "leader" : "follower");
-	c->script_running = true;
-	c->script_role = role;
 }
 
 void cluster_role_changed(struct cluster *c, bool leader)
@@ -453,7 +467,8 @@ void cluster_stop(struct cluster *c)
 		peer_service_stop(c->peers);
 		c->peers = NULL;
 	}
-	/* A running script finishes on its own; its handle closes in exit. */
+	/* A running script finishes on its own; its handle's close frees
+	 * the name. */
 	if (!c->script_running) {
 		free(c->notify_script);
 		c->notify_script = NULL;
