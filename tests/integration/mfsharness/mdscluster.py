@@ -38,17 +38,31 @@ A partition is the host end of a node's veth set down: the node reaches
 nothing and nothing reaches it, but it can still run its notify script,
 which can only move the host route (the route through a down link is
 refused; the host's /32 via that node is gone with the link anyway).
+Each node's /30 also has a low-priority host route into the parking
+namespace, which drops what it gets: while a node is cut off, what its
+peers send it is lost in silence, as in a real partition, instead of
+following the host's default route out of the machine.
 
 MdsCluster is a masters.Master: client_host is the VIP, cs_host_for()
 names the VIP, mfscli() reaches the leader through it, so StockChunkserver
 and Mount take it as their master unchanged. Operations on nodes:
-start()/bootstrap/join, leader(), wait_leader(), kill(node) (SIGKILL),
-stop()/start_node() (a restart keeps DATA_PATH), pause()/resume() (SIGSTOP/
-SIGCONT), partition()/heal(), wipe(), digests(), wait_converged(),
-watch_failover() and pinned_mount() (a mount whose mfsmount runs inside one
+start() (bootstrap, joins, VIP, chunkservers, mounts), join()/remove()/
+transfer_leader(), leader(), wait_leader(), wait_vip(), kill(node)
+(SIGKILL); on a node: start()/stop()/kill() (a restart keeps DATA_PATH),
+pause()/resume() (SIGSTOP/SIGCONT), partition()/heal(), wipe(); and
+digests(), wait_converged(), watch_failover() and pinned_mount() (a mount whose mfsmount runs inside one
 node's namespace and talks to that node only: the minority side of a
 partition). release() heals and resumes everything before the harness
-tears down (a stopped process would make SIGTERM wait).
+tears down (a stopped process would make SIGTERM wait). check_alive()
+raises if a node died without being killed or stopped (its exit status
+named); diagnose() gives every node's status, the VIP route, the notify
+log and the nodes' log tails, for failure messages.
+
+A node's status is its own answer on the control port (see
+MdsNode.status(): mdsctl status would also ask every other member in turn,
+taking seconds whenever one is cut off or stopped); control commands
+(bootstrap, join, remove, transfer-leader) go through mdsctl, run inside
+the node's namespace.
 
 bootstrap="mdsctl" (default) is the operator flow: node 1 starts with
 MDS_BOOTSTRAP = 0 and `mdsctl bootstrap`, the others start empty and are
