@@ -23,6 +23,8 @@ Knobs (environment), short defaults for `make test`:
   MDS_HA_KILLS         leader kills in test_kill_leader_under_load (3; 20)
   MDS_NEMESIS_SECONDS  length of test_nemesis (60; 300)
   MDS_NEMESIS_SEED     its fault schedule (random; printed)
+  MDS_NEMESIS_DATA=0   no file data in the nemesis (default: every 8th
+                       create writes and fsyncs a few KiB)
   MDS_CATCHUP_OPS      operations while a node is down (5000; 100000)
   MDS_HA_GOALS=1       fail when a latency goal is missed (default: the
                        numbers are printed and missed goals warned about)
@@ -52,6 +54,7 @@ from mfsharness.mdscluster import MdsCluster, mdsctl_binary, vip_connect_via
 KILLS = int(os.environ.get("MDS_HA_KILLS", "3"))
 NEMESIS_SECONDS = float(os.environ.get("MDS_NEMESIS_SECONDS", "60"))
 CATCHUP_OPS = int(os.environ.get("MDS_CATCHUP_OPS", "5000"))
+NEMESIS_DATA = os.environ.get("MDS_NEMESIS_DATA", "1") != "0"
 ENFORCE_GOALS = os.environ.get("MDS_HA_GOALS", "") == "1"
 KILL_LOADS = [k for k in os.environ.get("MDS_HA_LOADS", "meta,read,write").split(",")
               if k]
@@ -184,9 +187,10 @@ def run_read(count):
             backoff()
 
 
-def run_mix(seed):
-    """Creates, renames (to new names and over existing ones), unlinks;
-    names whose outcome is unknown (the operation failed) are dropped."""
+def run_mix(seed, data_every):
+    """Creates (every data_every-th with data, 0: none), renames (to new
+    names and over existing ones), unlinks; names whose outcome is unknown
+    (the operation failed) are dropped."""
     rng = random.Random(seed)
     live, nid = [], 0
     while not stopped():
@@ -194,7 +198,8 @@ def run_mix(seed):
         if len(live) < 20 or (r < 0.45 and len(live) < 3000):
             name = f"n{nid:07d}"
             nid += 1
-            data = content(name) if nid % 8 == 0 else None
+            data = content(name) if data_every and nid % data_every == 0 \
+                else None
             t0 = time.time()
             try:
                 ino = create(name, data)
@@ -271,7 +276,7 @@ elif mode == "race":
 elif mode == "read":
     run_read(int(args[0]))
 elif mode == "mix":
-    run_mix(int(args[0]))
+    run_mix(int(args[0]), int(args[1]))
 elif mode == "churn":
     run_churn(args[0], int(args[1]), int(args[2]))
 else:
@@ -1013,7 +1018,8 @@ def test_nemesis(ha, capsys):
     loads = []
     for p in range(3):
         (mnt / f"d{p}").mkdir()
-        loads.append(ha.load("mix", mnt / f"d{p}", str(seed + p)))
+        loads.append(ha.load("mix", mnt / f"d{p}", str(seed + p),
+                             "8" if NEMESIS_DATA else "0"))
     wait_progress(loads, time.time(), c, 30, "at the start")
     timeline = []
     end = time.time() + NEMESIS_SECONDS
