@@ -106,7 +106,7 @@ test: deps
 
 chaos: deps all
 	MDS_HA_KILLS=$${MDS_HA_KILLS:-20} MDS_NEMESIS_SECONDS=$${MDS_NEMESIS_SECONDS:-300} \
-	MDS_CATCHUP_OPS=$${MDS_CATCHUP_OPS:-100000} \
+	MDS_CATCHUP_OPS=$${MDS_CATCHUP_OPS:-100000} MDS_HA_LOADS=$${MDS_HA_LOADS:-meta,read,write} \
 	/usr/bin/python3 -m pytest tests/integration/test_ha.py tests/integration/test_ha_chunks.py \
 	  -v -s -p no:cacheprovider
 

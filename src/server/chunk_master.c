@@ -766,6 +766,7 @@ int chunk_master_start(struct chunk_master *cm, uv_loop_t *loop, struct mds_stat
 	cm->cs = cs;
 	cm->stable_epoch = 1;
 	cm->started_ms = uv_now(loop);
+	cm->lead_since_s = (uint32_t)time(NULL);
 	cm->replications_delay_ms = replications_delay_ms;
 	cm->writes = calloc(NSERVERS, sizeof(*cm->writes));
 	cm->deletes = calloc(NSERVERS, sizeof(*cm->deletes));
@@ -790,6 +791,7 @@ int chunk_master_start(struct chunk_master *cm, uv_loop_t *loop, struct mds_stat
 void chunk_master_lead(struct chunk_master *cm)
 {
 	cm->started_ms = uv_now(cm->loop);
+	cm->lead_since_s = (uint32_t)time(NULL);
 }
 
 void chunk_master_stop(struct chunk_master *cm)

@@ -91,6 +91,7 @@ struct chunk_master {
 	uv_timer_t tick;
 	bool stopped;
 	uint64_t started_ms;
+	uint32_t lead_since_s;         /* wall clock (s) when this node started leading */
 	uint64_t replications_delay_ms;
 	uint32_t locs_pos;           /* loop cursor over the location map */
 	uint64_t gc_pos;             /* loop cursor over unreferenced chunks */

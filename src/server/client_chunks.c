@@ -418,9 +418,15 @@ static int check_chunk(struct chunk_master *cm, const struct meta_chunk *c, uint
 {
 	if (cm_chunk_busy(cm, c->id))
 		return 1;
-	if (c->lockedto >= now_s() && !(continueop && c->locksession == session))
-		return 1;
-	return 0;
+	if (c->lockedto < now_s() || (continueop && c->locksession == session))
+		return 0;
+	/* A write lock the session took through an earlier leader: its mount
+	 * lost that leader's reply (or the write's end) in the failover and
+	 * asks again, with or without CONTINUEOP; waiting for the lock to
+	 * expire (LOCK_S) would stall its write for two minutes. */
+	if (session && c->locksession == session && c->lockedto < cm->lead_since_s + LOCK_S)
+		return 0;
+	return 1;
 }
 
 /* The file, the chunk in the request's slot (*id 0: a hole) and its record. */
