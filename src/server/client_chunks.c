@@ -84,13 +84,15 @@ static void attempt(struct client_service *svc, struct client_pending *p, const 
 		    uint64_t since_ms);
 
 static void wait_for_slot(struct client_service *svc, struct client_pending *p,
-			  const struct cc_req *r, uint64_t since_ms)
+			  const struct cc_req *r, uint64_t since_ms, const char *why)
 {
 	struct cc_waiter *w = malloc(sizeof(*w));
 	if (w == NULL) {
 		reply_status_p(p, MFS_STATUS_EAGAIN);
 		return;
 	}
+	LOG_DEBUG("chunk request %u (inode %u, index %u) waits: %s", r->type, r->ino, r->index,
+		  why);
 	w->p = p;
 	w->r = *r;
 	w->since_ms = since_ms;
@@ -254,6 +256,8 @@ static void flow_end(struct cc_flow *f)
 
 static void flow_fail(struct cc_flow *f, uint8_t status)
 {
+	LOG_DEBUG("chunk %016llx (inode %u, index %u): request failed with status %u",
+		  (unsigned long long)f->id, f->r.ino, f->r.index, status);
 	reply_status_p(f->p, status);
 	flow_end(f);
 }
@@ -328,6 +332,8 @@ static void on_job_done(void *ctx, const struct cm_result *r)
 		truncate_finish(f);
 		return;
 	}
+	LOG_DEBUG("chunk %016llx (inode %u, index %u): writable at version %u on %u server(s)",
+		  (unsigned long long)f->id, f->r.ino, f->r.index, f->version, r->ok);
 	reply_chunk(f->p, MATOCL_FUSE_WRITE_CHUNK, cm, f->file_length, f->id, f->version,
 		    r->ok_csid, r->ok);
 	f->p = NULL;
@@ -424,7 +430,7 @@ static int check_chunk(struct chunk_master *cm, const struct meta_chunk *c, uint
 	 * lost that leader's reply (or the write's end) in the failover and
 	 * asks again, with or without CONTINUEOP; waiting for the lock to
 	 * expire (LOCK_S) would stall its write for two minutes. */
-	if (session && c->locksession == session && c->lockedto < cm->lead_since_s + LOCK_S)
+	if (session && c->locksession == session && c->lockedto <= cm->lead_since_s + LOCK_S)
 		return 0;
 	return 1;
 }
@@ -465,7 +471,7 @@ static void attempt_read(struct client_service *svc, struct client_pending *p,
 		return;
 	}
 	if (check_chunk(cm, &c, 0, false)) {
-		wait_for_slot(svc, p, r, since_ms);
+		wait_for_slot(svc, p, r, since_ms, "chunk busy or locked");
 		return;
 	}
 	uint16_t cs[CM_MAX_COPIES];
@@ -514,7 +520,12 @@ static void decide(struct client_service *svc, struct client_pending *p, const s
 	if (id != 0 && check_chunk(cm, &c, session,
 				   !trunc && (r->flags & MFS_CHUNKOP_CONTINUEOP))) {
 		cm_slot_release(cm, r->ino, r->index);
-		wait_for_slot(svc, p, r, since_ms);
+		char why[128];
+		snprintf(why, sizeof(why), "chunk %016llx busy %d, locked until %u by session %u "
+			 "(this session %u, leading since %u)", (unsigned long long)c.id,
+			 cm_chunk_busy(cm, c.id), c.lockedto, c.locksession, session,
+			 cm->lead_since_s);
+		wait_for_slot(svc, p, r, since_ms, why);
 		return;
 	}
 	struct cc_flow *f = flow_new(svc, p, r);
@@ -561,16 +572,29 @@ static void decide(struct client_service *svc, struct client_pending *p, const s
 		op = MCH_NEW;
 	} else {
 		f->ncs = cm_valid_copies(cm, &c, f->client_ip, f->cs, CM_MAX_COPIES);
+		uint32_t have = c.version;
+		if (f->ncs == 0 && c.version > 1 && cm_lost_status(cm) == MFS_STATUS_CHUNKLOST) {
+			/* A version increase that an earlier leader logged and
+			 * died before its chunkservers confirmed: every server is
+			 * here and the copies are one version behind. Go on from
+			 * them now (the chunk loop would adopt them, but only after
+			 * REPLICATIONS_DELAY_INIT, stalling the mount's write). */
+			struct meta_chunk behind = c;
+			behind.version = c.version - 1;
+			f->ncs = cm_valid_copies(cm, &behind, f->client_ip, f->cs, CM_MAX_COPIES);
+			if (f->ncs)
+				have = behind.version;
+		}
 		if (f->ncs == 0) {
 			flow_fail(f, cm_lost_status(cm));
 			return;
 		}
 		f->id = id;
-		f->oldversion = c.version;
+		f->oldversion = have;
 		if (trunc) {
 			f->how = HOW_TRUNC;
 			f->version = c.version + 1;
-		} else if (cm_is_stable(cm, id)) {
+		} else if (have == c.version && cm_is_stable(cm, id)) {
 			f->how = HOW_LOCK;
 			f->version = c.version;
 		} else {
@@ -604,7 +628,7 @@ static void attempt(struct client_service *svc, struct client_pending *p, const 
 		return;
 	}
 	if (!cm_slot_acquire(cm, r->ino, r->index)) {
-		wait_for_slot(svc, p, r, since_ms);
+		wait_for_slot(svc, p, r, since_ms, "slot reserved");
 		return;
 	}
 	decide(svc, p, r, since_ms, r->type == CLTOMA_FUSE_TRUNCATE);
@@ -673,6 +697,8 @@ struct end_ctx {
 static void on_end_applied(void *ctx, const struct meta_result *res)
 {
 	struct end_ctx *e = ctx;
+	LOG_DEBUG("chunk %016llx (inode %u): write end: %s", (unsigned long long)e->chunkid,
+		  e->ino, res->err < 0 ? mds_strerror(res->err) : "ok");
 	reply_status_p(e->p, res->err < 0 ? proto_status_from_err(res->err) : MFS_STATUS_OK);
 	if (res->err == 0 && e->svc->cm != NULL) {
 		struct client_change ch = {.chunk = e->has_index, .index = e->index,

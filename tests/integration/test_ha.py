@@ -30,8 +30,8 @@ Knobs (environment), short defaults for `make test`:
                        numbers are printed and missed goals warned about)
   MDS_HA_RESULTS=PATH  kill timings as JSON
   MDS_HA_LOADS         the loads of the kill test (meta,read; `make chaos`:
-                       meta,read,write: a write in flight at a kill can
-                       still stall for a minute, see the issue note)
+                       meta,read,write; writes also run in the partition,
+                       rolling-restart and nemesis tests of make test)
 `make chaos` runs this module with the long values (see the Makefile).
 """
 
