@@ -196,6 +196,14 @@ static void on_applied(void *ctx, const struct meta_result *res)
 	}
 	struct byte_writer *w = &s->out;
 	uint32_t rtype = p->type + 1;
+	if (res->err == -MDS_ENOTLEADER) {
+		/* This node stopped leading before the command committed (it
+		 * may still commit through the next leader). No answer: the
+		 * mount re-sends it to the new leader, which answers once. */
+		conn_close(s->conn, "leadership lost with a request in flight");
+		client_pending_free(p);
+		return;
+	}
 	if (res->err < 0) {
 		proto_cl_put_status(w, rtype, p->msgid, proto_status_from_err(res->err));
 		client_send(s);
@@ -274,7 +282,10 @@ static void propose(struct client_session *s, const struct cl_request *req, stru
 	}
 	client_retry_fill(s, req, cmd);
 	int rc = state_propose(s->svc->st, cmd, on_applied, p);
-	if (rc < 0) {
+	if (rc == -MDS_ENOTLEADER) {
+		client_pending_free(p);
+		conn_close(s->conn, "not leading");
+	} else if (rc < 0) {
 		client_pending_free(p);
 		reply_err(s, req, rc);
 	}

@@ -276,7 +276,7 @@ static void fsm_lost(void *arg, void *ctx)
 		free(p);
 		return;
 	}
-	struct meta_result res = {.err = -MDS_EAGAIN};
+	struct meta_result res = {.err = -MDS_ENOTLEADER};
 	p->done(p->ctx, &res);
 	proposal_free(p);
 }
@@ -697,7 +697,7 @@ int state_propose(struct mds_state *st, struct meta_cmd *cmd, state_done_fn done
 	p->len = w.len;
 	if ((rc = propose_bytes(st, p)) < 0) {
 		proposal_free(p);
-		return rc == -MDS_ENOTLEADER ? -MDS_EAGAIN : rc;
+		return rc;
 	}
 	return 0;
 }

@@ -44,7 +44,9 @@ struct state_options {
 };
 
 /* Called once the command is applied everywhere it must be (or failed to
- * be proposed: then res->err says why, e.g. -MDS_ENOTLEADER). */
+ * be proposed: then res->err says why; -MDS_ENOTLEADER when this node
+ * stopped leading first: the command may still commit through the next
+ * leader, so a client is best not answered: its mount re-sends). */
 typedef void (*state_done_fn)(void *ctx, const struct meta_result *res);
 
 /* Opens the store and the log under data_path, replays what the store has
