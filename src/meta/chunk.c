@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define CHUNK_REC_LEN 17
+#define CHUNK_REC_PENDING_LEN (CHUNK_REC_LEN + 8)    /* + origin */
 
 /* ---- encoding ---------------------------------------------------------------- */
 
@@ -50,7 +51,7 @@ static void slot_key(uint8_t key[8], uint32_t ino, uint32_t index)
 
 static int decode_rec(uint64_t id, const MDB_val *v, struct meta_chunk *out)
 {
-	if (v->mv_size != CHUNK_REC_LEN)
+	if (v->mv_size != CHUNK_REC_LEN && v->mv_size != CHUNK_REC_PENDING_LEN)
 		return -MDS_ECORRUPT;
 	const uint8_t *p = v->mv_data;
 	out->id = id;
@@ -59,6 +60,8 @@ static int decode_rec(uint64_t id, const MDB_val *v, struct meta_chunk *out)
 	out->lockedto = be32_get(p + 8);
 	out->locksession = be32_get(p + 12);
 	out->goal = p[16];
+	out->pending = v->mv_size == CHUNK_REC_PENDING_LEN;
+	out->origin = out->pending ? be64_get(p + CHUNK_REC_LEN) : 0;
 	return 0;
 }
 
@@ -77,14 +80,17 @@ int meta_chunk_get(struct meta_store *s, MDB_txn *txn, uint64_t id, struct meta_
  * is not. */
 static int chunk_put(struct meta_store *s, MDB_txn *txn, const struct meta_chunk *c)
 {
-	uint8_t key[8], rec[CHUNK_REC_LEN];
+	uint8_t key[8], rec[CHUNK_REC_PENDING_LEN];
 	id_key(key, c->id);
 	be32_put(rec, c->version);
 	be32_put(rec + 4, c->refs);
 	be32_put(rec + 8, c->lockedto);
 	be32_put(rec + 12, c->locksession);
 	rec[16] = c->goal;
-	int rc = meta_put(s, txn, T_CHUNK, key, 8, rec, sizeof(rec));
+	if (c->pending)
+		be64_put(rec + CHUNK_REC_LEN, c->origin);
+	int rc = meta_put(s, txn, T_CHUNK, key, 8, rec,
+			  c->pending ? CHUNK_REC_PENDING_LEN : CHUNK_REC_LEN);
 	if (rc < 0)
 		return rc;
 	if (c->refs == 0)
@@ -394,7 +400,7 @@ static int op_new(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 	}
 	ch = (struct meta_chunk){.id = op->id, .version = op->version, .refs = 1,
 				 .lockedto = op->lockedto, .locksession = c->session,
-				 .goal = goal};
+				 .goal = goal, .pending = true, .origin = op->oldid};
 	if ((rc = chunk_put(s, txn, &ch)) < 0 ||
 	    (rc = slot_put(s, txn, c->ino, c->value, op->id)) < 0)
 		return rc;
@@ -432,6 +438,8 @@ static int op_version(struct meta_store *s, MDB_txn *txn, const struct meta_cmd 
 	ch.version = op->version;
 	ch.lockedto = op->lockedto;
 	ch.locksession = op->lockedto ? c->session : 0;
+	ch.pending = false;
+	ch.origin = 0;
 	if ((rc = chunk_put(s, txn, &ch)) < 0)
 		return rc;
 	if (op->lockedto && (n.eattr & EATTR_SNAPSHOT)) {
@@ -470,6 +478,8 @@ static int op_undo(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 		return rc;
 	ch.lockedto = 0;
 	ch.locksession = 0;
+	ch.pending = false;
+	ch.origin = 0;
 	if (ch.refs == 0)
 		return -MDS_ECORRUPT;
 	ch.refs--;
@@ -495,9 +505,13 @@ static int op_end(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 	int rc;
 	if ((rc = meta_chunk_get(s, txn, op->id, &ch)) < 0)
 		return rc;
-	if (ch.lockedto != 0 && ch.locksession == c->session) {
-		ch.lockedto = 0;
-		ch.locksession = 0;
+	if ((ch.lockedto != 0 && ch.locksession == c->session) || ch.pending) {
+		if (ch.locksession == c->session) {
+			ch.lockedto = 0;
+			ch.locksession = 0;
+		}
+		ch.pending = false;       /* written to: it exists */
+		ch.origin = 0;
 		if ((rc = chunk_put(s, txn, &ch)) < 0)
 			return rc;
 	}
@@ -536,6 +550,8 @@ static int op_setversion(struct meta_store *s, MDB_txn *txn, const struct meta_c
 	if (ch.version != op->oldversion || op->version == 0)
 		return -MDS_EAGAIN;
 	ch.version = op->version;
+	ch.pending = false;
+	ch.origin = 0;
 	return chunk_put(s, txn, &ch);
 }
 

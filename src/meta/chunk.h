@@ -47,6 +47,12 @@ struct meta_chunk {
 	uint32_t lockedto;        /* write lock until (unix s); 0 = unlocked */
 	uint32_t locksession;     /* the session holding the write lock */
 	uint8_t goal;             /* copies wanted (highest goal of its files) */
+	/* Made by MCH_NEW and not yet known to exist on a chunkserver (no
+	 * MCH_END, MCH_VERSION or MCH_SETVERSION since): a leader that died
+	 * before creating it leaves it so, and its successor undoes it (the
+	 * slot gets `origin` back: the chunk it replaced, 0 for a hole). */
+	bool pending;
+	uint64_t origin;
 };
 
 /* Operations of MC_CHUNK (cmd.smode). */

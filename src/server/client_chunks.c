@@ -56,6 +56,7 @@ struct cc_flow {
 	unsigned ncs;
 	uint64_t file_length;
 	uint64_t prev_length;        /* before the decision (MCH_UNDO restores it) */
+	uint64_t since_ms;           /* the request's first attempt */
 };
 
 static uint32_t now_s(void)
@@ -396,6 +397,29 @@ static void on_decided(void *ctx, const struct meta_result *res)
 	}
 }
 
+/* An abandoned creation is undone: decide again from the slot's origin. */
+static void on_abandoned_undone(void *ctx, const struct meta_result *res)
+{
+	struct cc_flow *f = ctx;
+	struct client_service *svc = f->svc;
+	struct client_pending *p = f->p;
+	struct cc_req r = f->r;
+	uint64_t since_ms = f->since_ms, id = f->id;
+	if (svc->cm == NULL || svc->cm->stopped) {
+		client_pending_free(p);
+		free(f);
+		return;
+	}
+	flow_end(f);
+	if (res->err < 0 && res->err != -MDS_EAGAIN) {
+		LOG_WARN("chunk %016llx (inode %u, index %u): abandoned creation not undone: %s",
+			 (unsigned long long)id, r.ino, r.index, mds_strerror(res->err));
+		reply_status_p(p, proto_status_from_err(res->err));
+		return;
+	}
+	attempt(svc, p, &r, since_ms);
+}
+
 /* ---- truncate ------------------------------------------------------------------------------ */
 
 static void truncate_finish(struct cc_flow *f)
@@ -584,6 +608,21 @@ static void decide(struct client_service *svc, struct client_pending *p, const s
 			f->ncs = cm_valid_copies(cm, &behind, f->client_ip, f->cs, CM_MAX_COPIES);
 			if (f->ncs)
 				have = behind.version;
+		}
+		if (f->ncs == 0 && c.pending && cm_lost_status(cm) == MFS_STATUS_CHUNKLOST) {
+			/* An earlier leader logged the chunk's creation and lost its
+			 * leadership before any chunkserver made it (it could not
+			 * log the undo): nothing was ever written to it. Undo it,
+			 * then decide again (a new chunk, or a copy of the origin). */
+			LOG_INFO("chunk %016llx (inode %u, index %u): creation abandoned by an "
+				 "earlier leader: undone", (unsigned long long)id, r->ino, r->index);
+			f->id = id;
+			f->since_ms = since_ms;
+			f->prev_length = n.length;
+			struct meta_chunk_op u = {.id = id, .oldid = c.origin};
+			if ((rc = propose_op(f, MCH_UNDO, &u, on_abandoned_undone, f)) < 0)
+				flow_fail(f, proto_status_from_err(rc));
+			return;
 		}
 		if (f->ncs == 0) {
 			flow_fail(f, cm_lost_status(cm));

@@ -511,6 +511,54 @@ static void test_undo_when_the_slot_holds_another_chunk_is_eagain(void **state)
 	assert_digest_unchanged(f, before);
 }
 
+/* A new chunk stays pending (with the chunk it replaced) until something
+ * shows it exists: its write's end, a version change, an adopted version. */
+static void test_new_chunk_is_pending_with_its_origin_until_known_to_exist(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ino = fx_mkfile(f, 1, "a");
+	assert_int_equal(chunk_new(f, ino, 0, 120, 0), 0);
+	struct meta_chunk c = chunk_of(f, 120);
+	assert_true(c.pending);
+	assert_true(c.origin == 0);
+	assert_int_equal(chunk_end(f, SES, ino, 120, 10).err, 0);
+	assert_false(chunk_of(f, 120).pending);
+
+	assert_int_equal(chunk_new(f, ino, 0, 121, 120), 0);
+	c = chunk_of(f, 121);
+	assert_true(c.pending);
+	assert_true(c.origin == 120);
+	assert_int_equal(chunk_version(f, SES, ino, 0, 121, 1, 2, LOCK_T), 0);
+	c = chunk_of(f, 121);
+	assert_false(c.pending);
+	assert_true(c.origin == 0);
+	assert_int_equal(c.version, 2);
+
+	assert_int_equal(chunk_new(f, ino, 1, 122, 0), 0);
+	assert_int_equal(chunk_setversion(f, 122, 1, 3), 0);
+	assert_false(chunk_of(f, 122).pending);
+}
+
+/* What a new leader does with a creation its predecessor never carried
+ * out: MCH_UNDO with the recorded origin gives the slot its old chunk. */
+static void test_undo_with_the_recorded_origin_restores_the_slot(void **state)
+{
+	struct fx *f = *state;
+	uint32_t ino = fx_mkfile(f, 1, "a");
+	assert_int_equal(chunk_new(f, ino, 0, 124, 0), 0);
+	assert_int_equal(chunk_end(f, SES, ino, 124, 10).err, 0);
+	assert_int_equal(chunk_new(f, ino, 0, 125, 124), 0);
+	struct meta_chunk c = chunk_of(f, 125);
+	assert_true(c.pending);
+	assert_int_equal(chunk_undo(f, ino, 0, 125, c.origin), 0);
+	assert_true(slot_of(f, ino, 0) == 124);
+	assert_int_equal(chunk_of(f, 124).refs, 1);
+	c = chunk_of(f, 125);
+	assert_false(c.pending);
+	assert_int_equal(c.refs, 0);
+	assert_true(in_gc(f, 125));
+}
+
 /* ---- MCH_END -------------------------------------------------------------------------- */
 
 static void test_end_grows_the_length_and_unlocks_only_for_the_lock_holder(void **state)
@@ -918,6 +966,8 @@ int main(void)
 		T(test_undo_of_copy_on_write_restores_the_old_chunk),
 		T(test_undo_of_a_new_chunk_in_a_hole_leaves_a_hole),
 		T(test_undo_when_the_slot_holds_another_chunk_is_eagain),
+		T(test_new_chunk_is_pending_with_its_origin_until_known_to_exist),
+		T(test_undo_with_the_recorded_origin_restores_the_slot),
 		T(test_end_grows_the_length_and_unlocks_only_for_the_lock_holder),
 		T(test_end_of_an_unknown_chunk_is_enoent),
 		T(test_forget_removes_an_unreferenced_chunk_and_refuses_a_referenced_one),

@@ -253,7 +253,7 @@ class MdsNode:
             "MATOCL_LISTEN_PORT": c.client_port,
             "WORKING_USER": "root",
             "WORKING_GROUP": "root",
-            "MDS_LOG_LEVEL": "info",
+            "MDS_LOG_LEVEL": os.environ.get("MDS_TEST_LOG_LEVEL", "info"),
             "MDS_NODE_ID": self.id,
             "MDS_PEER_LISTEN_HOST": "*",
             "MDS_PEER_LISTEN_PORT": c.peer_port,
