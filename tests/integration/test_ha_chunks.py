@@ -16,6 +16,7 @@ chunkservers directly, so reads are unaffected).
 
 import hashlib
 import os
+import re
 import subprocess
 import time
 from types import SimpleNamespace
@@ -203,3 +204,73 @@ def test_a_restarted_follower_gets_the_map_again(ha):
     except HarnessError:
         raise AssertionError(f"restarted follower: expected 4 copies, got {locations(f)}\n"
                              f"{f.log_tail(40)}")
+
+
+WRITER_PY = r'''
+import os, sys, time
+path, size = sys.argv[1], int(sys.argv[2])
+t0 = time.time()
+try:
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    data = bytes((i * 7) & 0xff for i in range(size))
+    done = 0
+    while done < size:
+        done += os.write(fd, data[done:])
+    os.fsync(fd)
+    os.close(fd)
+    print(f"ok {time.time() - t0:.3f}", flush=True)
+except OSError as e:
+    print(f"error {e.errno} {e.strerror} after {time.time() - t0:.3f}", flush=True)
+'''
+
+
+@pytest.mark.deadline(180)
+def test_a_creation_the_dead_leader_never_carried_out_is_redone(ha):
+    """The leader logs a new chunk for a write (the slot names it, locked
+    to the writer) and dies before any chunkserver has made it: the
+    chunkservers' links are down, so its create never arrives. The new
+    leader finds the chunk on no chunkserver once they are all back; it
+    undoes the creation and decides again, so the writer's fsync, re-sent
+    by the mount, succeeds and the data reads back. (Before, every retry
+    got CHUNKLOST until the mount gave up with ENXIO.)"""
+    c = ha.make(nodes=3, chunkservers=2, mounts=1)
+    lead = c.wait_leader()
+    mnt = c.mount.path
+    (mnt / "w").mkdir()
+    (mnt / "w" / "before").write_bytes(b"x" * 1000)        # chunkservers work
+    size = 300000
+    for cs in c.stock_chunkservers:
+        ip("link", "set", cs.netns.host_if, "down")
+    writer = subprocess.Popen(["/usr/bin/python3", "-c", WRITER_PY,
+                               str(mnt / "w" / "f"), str(size)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        # The leader logged the chunk: its followers have the slot.
+        def chunk_logged():
+            r = subprocess.run(["mfsfileinfo", str(mnt / "w" / "f")],
+                               capture_output=True, text=True, timeout=10)
+            m = re.search(r"chunk 0: ([0-9A-F]{16})_", r.stdout)
+            return m and int(m.group(1), 16) != 0 and r.stdout
+        info = wait_for(chunk_logged, 20, "the new chunk in the file's slot 0")
+        time.sleep(0.5)          # the MCH_NEW is committed on a majority
+        c.kill(lead)
+        new = c.wait_leader(exclude=(lead,))
+        for cs in c.stock_chunkservers:
+            ip("link", "set", cs.netns.host_if, "up")
+        try:
+            out, _ = writer.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            out = "still blocked in write/fsync 90 s after the kill"
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    log = new.log_tail(100000)
+    assert out.startswith("ok"), f"the writer: {out!r}; mfsfileinfo before the kill:\n{info}" \
+        f"\n{c.diagnose()}"
+    assert "creation abandoned by an earlier leader: undone" in log, \
+        f"node {new.id} did not undo the abandoned creation:\n{new.log_tail(60)}"
+    expect = bytes((i * 7) & 0xff for i in range(size))
+    assert read_file(mnt / "w" / "f") == expect
+    reader = c.add_mount()
+    assert read_file(reader.path / "w" / "f") == expect
