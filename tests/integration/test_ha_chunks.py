@@ -230,8 +230,8 @@ def test_a_creation_the_dead_leader_never_carried_out_is_redone(ha):
     to the writer) and dies before any chunkserver has made it: the
     chunkservers' links are down, so its create never arrives. The new
     leader finds the chunk on no chunkserver once they are all back; it
-    undoes the creation and decides again, so the writer's fsync, re-sent
-    by the mount, succeeds and the data reads back. (Before, every retry
+    undoes the creation and decides again, so the writer's fsync (the
+    mount re-sends its WRITE_CHUNK) succeeds and the data reads back. (Before, every retry
     got CHUNKLOST until the mount gave up with ENXIO.)"""
     c = ha.make(nodes=3, chunkservers=2, mounts=1)
     lead = c.wait_leader()
@@ -254,6 +254,10 @@ def test_a_creation_the_dead_leader_never_carried_out_is_redone(ha):
         info = wait_for(chunk_logged, 20, "the new chunk in the file's slot 0")
         time.sleep(0.5)          # the MCH_NEW is committed on a majority
         c.kill(lead)
+        # The dead leader's kernel still retransmits the create it had
+        # sent: keep that from reaching the chunkservers once their links
+        # are up (it did in CI).
+        lead.partition()
         new = c.wait_leader(exclude=(lead,))
         for cs in c.stock_chunkservers:
             ip("link", "set", cs.netns.host_if, "up")
