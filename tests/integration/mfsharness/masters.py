@@ -264,6 +264,6 @@ class MdsdMaster(ConfiguredMaster):
             "MATOCL_LISTEN_PORT": self.client_port,
             "WORKING_USER": "root",
             "WORKING_GROUP": "root",
-            "MDS_LOG_LEVEL": "info",
+            "MDS_LOG_LEVEL": os.environ.get("MDS_TEST_LOG_LEVEL", "info"),
         }
 
