@@ -505,12 +505,13 @@ static int op_end(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c,
 	int rc;
 	if ((rc = meta_chunk_get(s, txn, op->id, &ch)) < 0)
 		return rc;
-	if ((ch.lockedto != 0 && ch.locksession == c->session) || ch.pending) {
-		if (ch.locksession == c->session) {
+	bool unlock = ch.lockedto != 0 && ch.locksession == c->session;
+	if (unlock || ch.pending) {
+		if (unlock) {
 			ch.lockedto = 0;
 			ch.locksession = 0;
 		}
-		ch.pending = false;       /* written to: it exists */
+		ch.pending = false;       /* a write to it ended: it exists */
 		ch.origin = 0;
 		if ((rc = chunk_put(s, txn, &ch)) < 0)
 			return rc;

@@ -610,10 +610,12 @@ static void decide(struct client_service *svc, struct client_pending *p, const s
 				have = behind.version;
 		}
 		if (f->ncs == 0 && c.pending && cm_lost_status(cm) == MFS_STATUS_CHUNKLOST) {
-			/* An earlier leader logged the chunk's creation and lost its
-			 * leadership before any chunkserver made it (it could not
-			 * log the undo): nothing was ever written to it. Undo it,
-			 * then decide again (a new chunk, or a copy of the origin). */
+			/* A leader logged the chunk's creation and lost its
+			 * leadership before carrying it out (it could not log the
+			 * undo); no chunkserver has it. No write to it ended (that
+			 * clears pending), so the undo loses nothing a writer was
+			 * told is stored. Undo it, then decide again (a new chunk,
+			 * or a copy of the origin). */
 			LOG_INFO("chunk %016llx (inode %u, index %u): creation abandoned by an "
 				 "earlier leader: undone", (unsigned long long)id, r->ino, r->index);
 			f->id = id;

@@ -500,7 +500,7 @@ def check_blocks(path, tag, count, unreadable_ok=False):
     seen with a damaged chunk); the rest of that chunk is skipped (each
     read of it would wait out the mount's retries again) and the blocks of
     the next chunks are still checked. Wrong bytes never pass."""
-    per_chunk = 64 * MiB // MiB
+    per_chunk = 64                  # 1 MiB blocks in a 64 MiB chunk
     fd = os.open(path, os.O_RDONLY)
     unreadable = []
     try:

@@ -231,8 +231,8 @@ def test_a_creation_the_dead_leader_never_carried_out_is_redone(ha):
     chunkservers' links are down, so its create never arrives. The new
     leader finds the chunk on no chunkserver once they are all back; it
     undoes the creation and decides again, so the writer's fsync (the
-    mount re-sends its WRITE_CHUNK) succeeds and the data reads back. (Before, every retry
-    got CHUNKLOST until the mount gave up with ENXIO.)"""
+    mount re-sends its WRITE_CHUNK) succeeds and the data reads back.
+    (Before, every retry got CHUNKLOST until the mount gave up with ENXIO.)"""
     c = ha.make(nodes=3, chunkservers=2, mounts=1)
     lead = c.wait_leader()
     mnt = c.mount.path
