@@ -469,8 +469,12 @@ unsigned cm_place(struct chunk_master *cm, unsigned goal, uint16_t *csids, unsig
 
 static bool settled(struct chunk_master *cm)
 {
-	uint64_t now = uv_now(cm->loop);
-	return cm->cs->registering == 0 && now - cm->started_ms >= SETTLE_MS;
+	if (cm->cs->registering > 0)
+		return false;
+	if (cm->registry_complete && cm->cs->reg.n > 0 &&
+	    cm->cs->reg.connected == cm->cs->reg.n)
+		return true;
+	return uv_now(cm->loop) - cm->started_ms >= SETTLE_MS;
 }
 
 uint8_t cm_place_failure(struct chunk_master *cm)
@@ -788,9 +792,10 @@ int chunk_master_start(struct chunk_master *cm, uv_loop_t *loop, struct mds_stat
 	return 0;
 }
 
-void chunk_master_lead(struct chunk_master *cm)
+void chunk_master_lead(struct chunk_master *cm, bool registry_complete)
 {
 	cm->started_ms = uv_now(cm->loop);
+	cm->registry_complete = registry_complete;
 	cm->lead_since_s = (uint32_t)time(NULL);
 }
 

@@ -91,6 +91,10 @@ struct chunk_master {
 	uv_timer_t tick;
 	bool stopped;
 	uint64_t started_ms;
+	/* This node leads with the whole registry of the previous leader
+	 * (server/locs_stream.h): once every server in it is connected and
+	 * none is registering, no copy can be missing for lack of a server. */
+	bool registry_complete;
 	uint32_t lead_since_s;         /* wall clock (s) when this node started leading */
 	uint64_t replications_delay_ms;
 	uint32_t locs_pos;           /* loop cursor over the location map */
@@ -113,8 +117,11 @@ int chunk_master_start(struct chunk_master *cm, uv_loop_t *loop, struct mds_stat
 /* Jobs in flight end with `done` (status NOTDONE) before this returns. */
 void chunk_master_stop(struct chunk_master *cm);
 /* This node started leading: the chunk loop waits REPLICATIONS_DELAY_INIT
- * again (the chunkservers are registering with it anew). */
-void chunk_master_lead(struct chunk_master *cm);
+ * again (the chunkservers are registering with it anew). registry_complete:
+ * it inherited the previous leader's whole registry (a full dump, in step),
+ * so it is settled as soon as every server there has registered again
+ * rather than SETTLE_MS after this call. */
+void chunk_master_lead(struct chunk_master *cm, bool registry_complete);
 
 /* Starts a job on the given servers; done is called later, exactly once
  * (never from inside this call). -MDS_ENOMEM, -MDS_EINVAL (no servers). */
@@ -138,7 +145,9 @@ unsigned cm_place(struct chunk_master *cm, unsigned goal, uint16_t *csids, unsig
  * (servers registering or just started), NOSPACE. */
 uint8_t cm_place_failure(struct chunk_master *cm);
 /* No valid copy: CHUNKLOST when every known server is connected and
- * settled, EAGAIN (retry) otherwise. */
+ * settled, EAGAIN (retry) otherwise. Settled: no server is registering,
+ * and either SETTLE_MS passed since this node started leading or it
+ * inherited a complete registry and every server in it is connected. */
 uint8_t cm_lost_status(struct chunk_master *cm);
 
 bool cm_is_stable(struct chunk_master *cm, uint64_t chunkid);

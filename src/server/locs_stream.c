@@ -570,6 +570,7 @@ void locs_stream_role(struct locs_stream *ls, bool leader)
 		end_dump(ls, &ls->peer[i]);
 	ls->npeers = 0;
 	bw_reset(&ls->delta);
+	ls->inherited_complete = leader && !ls->leading && ls->synced && ls->dump_complete;
 	ls->leading = leader;
 	ls->synced = ls->dump_complete = false;
 	ls->src = ls->src_term = ls->src_seq = 0;
@@ -586,6 +587,11 @@ void locs_stream_role(struct locs_stream *ls, bool leader)
 			 (unsigned long long)s.inherited_copies,
 			 (unsigned long long)(ls->inherit_ms / 1000));
 	}
+}
+
+bool locs_stream_inherited_complete(const struct locs_stream *ls)
+{
+	return ls->started && ls->leading && ls->inherited_complete;
 }
 
 void locs_stream_stats(struct locs_stream *ls, struct locs_stats *out)

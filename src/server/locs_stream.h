@@ -99,6 +99,7 @@ struct locs_stream {
 	/* follower */
 	uint64_t src, src_term, src_seq;
 	bool synced, dump_complete;
+	bool inherited_complete;     /* leading with the last leader's whole registry */
 	uint64_t resync_sent_ms;
 	struct locs_stats stats;
 };
@@ -112,6 +113,9 @@ void locs_stream_stop(struct locs_stream *ls);
 void locs_stream_set_peers(struct locs_stream *ls, struct peer_service *ps);
 /* This node started or stopped leading (server/state.h on_role). */
 void locs_stream_role(struct locs_stream *ls, bool leader);
+/* Leading, and the registry came whole from the previous leader: a full
+ * dump applied and every frame since, up to the change of role. */
+bool locs_stream_inherited_complete(const struct locs_stream *ls);
 /* Peer transport handlers (cluster.h: cluster_soft). */
 void locs_stream_on_soft(void *arg, uint64_t from, const uint8_t *data, size_t len);
 void locs_stream_on_link(void *arg, uint64_t peer, bool up);

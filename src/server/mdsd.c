@@ -93,7 +93,7 @@ static void on_role(void *arg, bool leader)
 	if (leader) {
 		d->chunkservers.metaid = state_metaid(d->st);
 		if (d->cm_started)
-			chunk_master_lead(&d->chunks);
+			chunk_master_lead(&d->chunks, locs_stream_inherited_complete(&d->locs));
 	} else {
 		if (d->clients_started)
 			client_service_step_down(&d->clients);

@@ -363,6 +363,32 @@ static void test_inherited_servers_serve_reads_only(void **state)
 	assert_int_equal(cm_lost_status(&f->cm), MFS_STATUS_EAGAIN);
 }
 
+/* A new leader that inherited the previous leader's whole registry is
+ * settled once every server in it has registered again: a copy missing
+ * then is lost (the undo of an abandoned creation need not wait SETTLE_MS).
+ * Without that registry, or with a server still away, it is "try again". */
+static void test_a_complete_inherited_registry_settles_once_every_server_is_back(void **state)
+{
+	struct fx *f = *state;
+	add_server(f, IP(10, 0, 4, 1), 0, 100 * GiB);
+	struct cs_record *inh = NULL;
+	assert_int_equal(cs_registry_put(&f->cs.reg, 41, &inh), 0);
+	inh->ip = IP(10, 0, 4, 2);
+	inh->port = 9422;
+	inh->inherited = true;
+	chunk_master_lead(&f->cm, true);
+	assert_int_equal(cm_lost_status(&f->cm), MFS_STATUS_EAGAIN);   /* 41 is away */
+	struct cs_record *back = NULL;
+	assert_int_equal(cs_registry_attach(&f->cs.reg, IP(10, 0, 4, 2), 9422, 41, NULL, &back), 0);
+	assert_ptr_equal(back, inh);
+	assert_int_equal(cm_lost_status(&f->cm), MFS_STATUS_CHUNKLOST);
+	f->cs.registering = 1;                                      /* a list still coming */
+	assert_int_equal(cm_lost_status(&f->cm), MFS_STATUS_EAGAIN);
+	f->cs.registering = 0;
+	chunk_master_lead(&f->cm, false);          /* registry not inherited whole */
+	assert_int_equal(cm_lost_status(&f->cm), MFS_STATUS_EAGAIN);
+}
+
 static void test_the_clients_own_server_comes_first(void **state)
 {
 	struct fx *f = *state;
@@ -823,6 +849,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_valid_copies_are_current_undamaged_and_on_connected_servers, setup_hand,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_complete_inherited_registry_settles_once_every_server_is_back,
+			setup_hand, teardown),
 		cmocka_unit_test_setup_teardown(test_inherited_servers_serve_reads_only,
 						setup_hand, teardown),
 		cmocka_unit_test_setup_teardown(test_the_clients_own_server_comes_first,
