@@ -12,7 +12,7 @@ PKGS=(
   libuv1-dev liblmdb-dev lmdb-utils libssl-dev libcmocka-dev libjansson-dev zlib1g-dev
   python3-pytest fuse3 iproute2 procps psmisc acl
   moosefs-master moosefs-chunkserver moosefs-client moosefs-cli
-  b3sum clang-14 libclang-rt-14-dev
+  b3sum clang-14 libclang-rt-14-dev bonnie++
 )
 BACKPORTS_PKGS=(libraft-dev)
 RAFT_MIN="0.22"

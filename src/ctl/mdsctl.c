@@ -8,6 +8,7 @@
  *   mdsctl [-H HOST[:PORT]] join ID ADDRESS
  *   mdsctl [-H HOST[:PORT]] remove ID
  *   mdsctl [-H HOST[:PORT]] transfer-leader [ID]
+ *   mdsctl bench [OPTIONS] PROFILE...  metadata load on any master (ctl/bench.h)
  *
  * The cluster commands talk to a running mdsd's peer port (default
  * 127.0.0.1:9429) with one JSON request each (server/cluster.c). join,
@@ -22,6 +23,7 @@
  */
 #include "base/err.h"
 #include "base/log.h"
+#include "ctl/bench.h"
 #include "meta/apply.h"
 #include "meta/digest.h"
 #include "meta/session.h"
@@ -52,6 +54,7 @@ static void usage(FILE *out)
 		"       mdsctl [-H HOST[:PORT]] join ID ADDRESS\n"
 		"       mdsctl [-H HOST[:PORT]] remove ID\n"
 		"       mdsctl [-H HOST[:PORT]] transfer-leader [ID]\n"
+		"       mdsctl bench [OPTIONS] PROFILE[,PROFILE...]   (mdsctl bench -h)\n"
 		"  HOST[:PORT] is a node's peer address (MDS_PEER_ADDRESS; default 127.0.0.1:%d)\n",
 		DEFAULT_PEER_PORT);
 }
@@ -345,6 +348,8 @@ int main(int argc, char **argv)
 		printf("mdsctl %s\n", MDS_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "bench") == 0)
+		return bench_main(argc - 1, argv + 1);
 	if ((strcmp(argv[1], "digest") == 0 || strcmp(argv[1], "info") == 0) && argc == 3)
 		return cmd_digest(argv[2], argv[1][0] == 'i');
 	const char *addr = "127.0.0.1";

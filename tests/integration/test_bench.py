@@ -1,0 +1,86 @@
+"""mdsctl bench against real masters: every profile runs without an
+unexpected reply on the stock mfsmaster and on mdsd and leaves nothing
+behind; what it counts is what it made; against a three-node cluster it
+reaches the leader through a follower's redirect and the replicas agree.
+
+Numbers are not checked here (timing goals belong to bench/ and
+docs/benchmarks.md); these tests check that the load generator does what
+it says, so its numbers mean something.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from mfsharness.mdscluster import mdsctl_binary
+
+from test_ha import assert_digests_equal, ha  # noqa: F401  (the cluster fixture)
+
+BOTH = pytest.mark.parametrize("master_kind", ["stock", "mdsd"], indirect=True)
+
+# The operations each profile must have carried out.
+PROFILE_OPS = {
+    "create": {"create"},
+    "mkdir": {"mkdir"},
+    "stat": {"lookup", "getattr"},
+    "readdir": {"readdir"},
+    "rename": {"rename"},
+    "unlink": {"unlink"},
+    "setattr": {"setattr"},
+    "mixed": {"lookup", "getattr", "readdir", "create", "rename", "setattr", "unlink"},
+}
+
+
+def bench(host, port, *args, timeout=300):
+    argv = [str(mdsctl_binary()), "bench", "-j", "-m", f"{host}:{port}", *args]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, f"{' '.join(argv)} exited {r.returncode}:\n{r.stderr}"
+    return json.loads(r.stdout)
+
+
+@BOTH
+def test_every_profile_runs_without_errors_and_leaves_nothing_behind(master, mount_factory):
+    doc = bench(master.client_host, master.client_port, "-d", "1.5", "-s", "1,3",
+                "-f", "50", "-r", "300", "-u", "600", "all")
+    runs = {(r["profile"], r["sessions"]): r for r in doc["runs"]}
+    assert set(runs) == {(p, s) for p in PROFILE_OPS for s in (1, 3)}
+    for (profile, sessions), r in sorted(runs.items()):
+        assert r["errors"] == 0, f"{profile} x{sessions}: {r['first_error']}"
+        done = {op for op, o in r["ops_by_type"].items() if o["count"] > 0}
+        assert done == PROFILE_OPS[profile], f"{profile} x{sessions} did {done}"
+        for op, o in r["ops_by_type"].items():
+            assert 0 < o["p50_us"] <= o["p90_us"] <= o["p99_us"] <= o["p999_us"], (profile, op, o)
+    # every unlink run removed exactly the files its setup made
+    for s in (1, 3):
+        assert runs[("unlink", s)]["ops_by_type"]["unlink"]["count"] == 600
+    mount = mount_factory(master)
+    assert os.listdir(mount.path) == []
+
+
+@BOTH
+def test_what_a_run_counts_is_what_it_made(master, mount_factory):
+    doc = bench(master.client_host, master.client_port, "-k", "-n", "250", "-d", "60",
+                "-s", "2", "create")
+    (run,) = doc["runs"]
+    assert run["errors"] == 0, run["first_error"]
+    assert run["ops_by_type"]["create"]["count"] == 250
+    mount = mount_factory(master)
+    work = mount.path / doc["work_directory"] / "create-2"
+    made = sorted(os.listdir(work / "s0")) + sorted(os.listdir(work / "s1"))
+    # replies after the 250th are waited for but not counted: at most one
+    # more per session was made
+    assert 250 <= len(made) <= 252, made
+
+
+def test_a_follower_redirects_the_bench_to_the_leader(ha):
+    cluster = ha.make(nodes=3)
+    leader = cluster.wait_leader()
+    follower = next(n for n in cluster.nodes if n is not leader)
+    doc = bench(follower.addr, cluster.client_port, "-d", "1", "-s", "4", "-f", "50",
+                "create,mixed")
+    for r in doc["runs"]:
+        assert r["errors"] == 0, f"{r['profile']}: {r['first_error']}"
+        assert r["ops"] > 0
+    assert_digests_equal(cluster)
