@@ -3,9 +3,10 @@
  * Names: s<i> is session i's directory in the run directory; f<k> its
  * files made in setup (in src/ for mixed; readdir's are e<n> in the shared
  * directory, n = i + k * sessions); c<k> and d<k> what create and mkdir
- * make; rename flips f<k> <-> r<k>; mixed makes obj/o<k>.tmp, renames it
- * to obj/o<k>.o and removes the oldest o<k>.o once more than
- * MIXED_KEEP_OBJECTS exist.
+ * make; rename flips f<k> <-> r<k>; mixed starts with MIXED_OBJECTS
+ * objects obj/o<k>.o, makes obj/o<k>.tmp, renames it to obj/o<k>.o and
+ * removes the oldest o<k>.o (so the mix is the same however fast the
+ * master is).
  */
 #include "ctl/bench_profile.h"
 
@@ -15,7 +16,7 @@
 
 #include "proto/client_msg.h"
 
-#define MIXED_KEEP_OBJECTS 100
+#define MIXED_OBJECTS 100
 
 enum profile_id { P_CREATE, P_MKDIR, P_STAT, P_READDIR, P_RENAME, P_UNLINK,
 		  P_SETATTR, P_MIXED };
@@ -143,7 +144,8 @@ static void file_req(const struct bench_plan *p, const struct bench_sess *s,
 	r->arg = k;
 }
 
-/* Steps: 0 mkdir s<i>; 1 (mixed) mkdir src; 2 (mixed) mkdir obj; 3 files. */
+/* Steps: 0 mkdir s<i>; 1 (mixed) mkdir src; 2 (mixed) mkdir obj; 3 files;
+ * 4 (mixed) objects. */
 static bool setup_next(const struct bench_plan *p, struct bench_sess *s,
 		       const struct bench_req *prev, const struct call_reply *rep,
 		       struct bench_req *r)
@@ -182,10 +184,20 @@ static bool setup_next(const struct bench_plan *p, struct bench_sess *s,
 		named(r, BOP_MKDIR, s->dir, "obj", 0);
 		r->tag = T_OBJ;
 		return true;
-	default:
-		if (s->pos >= s->nfiles)
+	case 3:
+		if (s->pos < s->nfiles) {
+			file_req(p, s, BOP_CREATE, s->pos++, r);
+			return true;
+		}
+		if (p->profile != P_MIXED)
 			return false;
-		file_req(p, s, BOP_CREATE, s->pos++, r);
+		s->step = 4;
+		/* fall through */
+	default:
+		if (s->made >= MIXED_OBJECTS)
+			return false;
+		named(r, BOP_CREATE, s->obj, "o%llu.o", s->made++);
+		s->moved = s->made;
 		return true;
 	}
 }
@@ -233,7 +245,7 @@ static void mixed_next(const struct bench_plan *p, struct bench_sess *s,
 		on_inode(r, BOP_SETATTR, s->inodes[rnd_below(s, s->nfiles)]);
 		r->setmask = MFS_SET_ATIME_NOW_FLAG | MFS_SET_MTIME_NOW_FLAG;
 	} else {
-		if (s->moved - s->gone <= MIXED_KEEP_OBJECTS) {
+		if (s->moved == s->gone) {
 			mixed_create(s, r);
 			return;
 		}
