@@ -21,6 +21,8 @@
 #include "proto/client_codec.h"
 #include "proto/client_msg.h"
 #include "proto/mfs_status.h"
+#define HEX_FIXTURE_CLIENT_FRAMES
+#include "hex_fixture.h"
 
 /* ---- captured frames (type, length, payload) --------------------------- */
 
@@ -212,47 +214,6 @@ static const char UNDEL_REQ[] = "000001ca000000080000000400000003";
 static const char UNDEL_REPLY[] = "000001cb000000050000000400";
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s) / 2;
-	if (n > cap)
-		fail_msg("hex string of %zu bytes exceeds %zu", n, cap);
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			fail_msg("bad hex at %zu in %s", i, s);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
-static char *tohex(const uint8_t *p, size_t n)
-{
-	char *s = malloc(2 * n + 1);
-	for (size_t i = 0; i < n; i++)
-		sprintf(s + 2 * i, "%02x", p[i]);
-	s[2 * n] = '\0';
-	return s;
-}
-
-/* A captured frame split into header and payload. */
-struct vec {
-	uint8_t bytes[512];
-	size_t len;
-	uint32_t type;
-	uint32_t plen;
-	const uint8_t *payload;
-};
-
-static void load(const char *hex, struct vec *v)
-{
-	v->len = unhex(hex, v->bytes, sizeof(v->bytes));
-	assert_true(v->len >= 8);
-	assert_int_equal(proto_frame_header(v->bytes, &v->type, &v->plen), 0);
-	assert_int_equal(v->plen, v->len - 8);
-	v->payload = v->bytes + 8;
-}
 
 /* Decodes a captured request of the given type; it must decode cleanly. */
 static void decode(const char *hex, uint32_t type, struct vec *v,

@@ -26,6 +26,7 @@
 #include "proto/cs_codec.h"
 #include "proto/cs_msg.h"
 #include "proto/mfs_status.h"
+#include "hex_fixture.h"
 
 /* ---- captured frames (type, length, payload) ------------------------------ */
 
@@ -224,29 +225,6 @@ static const char V06_CHUNKS_FIVE[] =
 #define TOTALSPACE   UINT64_C(102745280512)
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s) / 2;
-	if (n > cap)
-		fail_msg("hex string of %zu bytes exceeds %zu", n, cap);
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			fail_msg("bad hex at %zu in %s", i, s);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
-static char *tohex(const uint8_t *p, size_t n)
-{
-	char *s = malloc(2 * n + 1);
-	for (size_t i = 0; i < n; i++)
-		sprintf(s + 2 * i, "%02x", p[i]);
-	s[2 * n] = '\0';
-	return s;
-}
 
 /* A captured frame: header split, payload copied to a heap block of
  * exactly its length (ASan then flags any read past it). */
