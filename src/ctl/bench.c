@@ -59,7 +59,6 @@ struct conn {
 	uint64_t sent_ns, last_send_ns;
 	uint8_t *in;
 	size_t in_len, in_cap;
-	bool got;                    /* call_sync: the reply arrived */
 	struct call_reply rep;
 	struct bench_sess sess;
 };
@@ -286,7 +285,7 @@ static void nop(struct conn *c)
 	uint8_t buf[16];
 	struct byte_writer w;
 	bw_init_fixed(&w, buf, sizeof(buf));
-	proto_call_put_nop(&w);
+	proto_cl_put_nop(&w);
 	send_all(c, w.data, w.len);
 }
 

@@ -85,11 +85,16 @@ static uint32_t rnd_below(struct bench_sess *s, uint32_t n)
 
 enum tag { T_NONE, T_DIR, T_SRC, T_OBJ, T_FILE, T_STAT_LOOKUP, T_RENAME };
 
-static void named(struct bench_req *r, enum bench_op op, uint32_t parent,
-		  const char *fmt, uint64_t k)
+static void in_dir(struct bench_req *r, enum bench_op op, uint32_t parent)
 {
 	*r = (struct bench_req){ .op = op, .parent = parent, .expect = MFS_STATUS_OK,
 				 .mode = op == BOP_MKDIR ? 0755 : 0644 };
+}
+
+static void named(struct bench_req *r, enum bench_op op, uint32_t parent,
+		  const char *fmt, uint64_t k)
+{
+	in_dir(r, op, parent);
 	snprintf(r->name, sizeof(r->name), fmt, (unsigned long long)k);
 }
 
@@ -138,7 +143,7 @@ static void file_name(const struct bench_plan *p, const struct bench_sess *s,
 static void file_req(const struct bench_plan *p, const struct bench_sess *s,
 		     enum bench_op op, uint64_t k, struct bench_req *r)
 {
-	named(r, op, files_dir(p, s), "%llu", 0);
+	in_dir(r, op, files_dir(p, s));
 	file_name(p, s, k, r->name, sizeof(r->name));
 	r->tag = T_FILE;
 	r->arg = k;

@@ -57,14 +57,6 @@ int proto_call_put_close(struct byte_writer *w, uint32_t sessionid)
 	return proto_frame_end(w, &f);
 }
 
-int proto_call_put_nop(struct byte_writer *w)
-{
-	struct cl_frame f;
-	proto_frame_begin(w, ANTOAN_NOP, &f);
-	bw_u32(w, 0);
-	return proto_frame_end(w, &f);
-}
-
 int proto_call_put_lookup(struct byte_writer *w, uint32_t msgid,
 			  uint32_t parent, const char *name,
 			  const struct call_creds *c)

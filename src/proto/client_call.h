@@ -38,8 +38,7 @@ int proto_call_put_register(struct byte_writer *w, const char *info,
 			    const char *path);
 /* REGISTER CLOSESESSION: ends the session (the master answers nothing). */
 int proto_call_put_close(struct byte_writer *w, uint32_t sessionid);
-/* ANTOAN_NOP as a client sends it (msgid 0). */
-int proto_call_put_nop(struct byte_writer *w);
+/* A client's NOP is the master's (msgid 0): proto_cl_put_nop(). */
 
 int proto_call_put_lookup(struct byte_writer *w, uint32_t msgid,
 			  uint32_t parent, const char *name,

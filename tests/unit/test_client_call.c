@@ -254,7 +254,7 @@ static void test_nop_request_matches_the_captured_mfsmount_frame(void **state)
 	(void)state;
 	struct byte_writer w;
 	bw_init(&w);
-	assert_int_equal(proto_call_put_nop(&w), 0);
+	assert_int_equal(proto_cl_put_nop(&w), 0);
 	expect_frame(&w, NOP_FROM_CLIENT);
 	bw_free(&w);
 }
@@ -439,7 +439,7 @@ static void test_encoders_append_whole_frames_to_one_writer(void **state)
 	bw_init(&w);
 	assert_int_equal(proto_call_put_getattr(&w, 1, 1, &root), 0);
 	assert_int_equal(proto_call_put_lookup(&w, 2, 1, "dir1", &root), 0);
-	assert_int_equal(proto_call_put_nop(&w), 0);
+	assert_int_equal(proto_cl_put_nop(&w), 0);
 	char all[256];
 	snprintf(all, sizeof(all), "%s%s%s", GETATTR_REQ, LOOKUP_REQ,
 		 NOP_FROM_CLIENT);
@@ -486,7 +486,7 @@ static void test_nop_round_trips_with_msgid_0(void **state)
 	struct byte_writer w;
 	struct cl_request q;
 	bw_init(&w);
-	assert_int_equal(proto_call_put_nop(&w), 0);
+	assert_int_equal(proto_cl_put_nop(&w), 0);
 	server_decode(&w, ANTOAN_NOP, &q);
 	assert_true(q.nop.has_msgid);
 	assert_int_equal(q.msgid, 0);
@@ -703,7 +703,7 @@ static void test_bad_names_are_einval_and_leave_the_writer_unchanged(void **stat
 
 	struct byte_writer w;
 	bw_init(&w);
-	assert_int_equal(proto_call_put_nop(&w), 0);
+	assert_int_equal(proto_cl_put_nop(&w), 0);
 	uint8_t before[16];
 	size_t len = w.len;
 	memcpy(before, w.data, len);
@@ -763,7 +763,7 @@ static void test_lookup_allows_dot_and_dotdot_but_refuses_other_bad_names(void *
 	long_name[256] = '\0';
 	struct byte_writer w;
 	bw_init(&w);
-	assert_int_equal(proto_call_put_nop(&w), 0);
+	assert_int_equal(proto_cl_put_nop(&w), 0);
 	uint8_t before[16];
 	size_t len = w.len;
 	memcpy(before, w.data, len);
@@ -798,7 +798,7 @@ static void test_register_refuses_info_or_path_longer_than_4095_bytes(void **sta
 	s[4096] = '\0';
 	struct byte_writer w;
 	bw_init(&w);
-	assert_int_equal(proto_call_put_nop(&w), 0);
+	assert_int_equal(proto_cl_put_nop(&w), 0);
 	uint8_t before[16];
 	size_t len = w.len;
 	memcpy(before, w.data, len);
@@ -823,7 +823,7 @@ static void test_full_fixed_writer_is_enomem_and_rolls_back_the_frame(void **sta
 	uint8_t buf[32];
 	struct byte_writer w;
 	bw_init_fixed(&w, buf, sizeof(buf));
-	assert_int_equal(proto_call_put_nop(&w), 0);
+	assert_int_equal(proto_cl_put_nop(&w), 0);
 	assert_int_equal(w.len, 12);
 	assert_int_equal(proto_call_put_lookup(&w, 2, 1, "dir1", &root), -MDS_ENOMEM);
 	assert_int_equal(w.len, 12);
