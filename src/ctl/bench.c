@@ -430,7 +430,11 @@ static uint64_t run_phase(struct bench *b, const struct bench_plan *plan, unsign
 				if (first[0] == '\0')
 					describe_error(&c->req, &c->rep, first, sizeof(first));
 			}
-			if (now <= deadline) {
+			/* With -n the deadline becomes the moment the last counted
+			 * reply arrived; replies read in the same turn (same `now`)
+			 * are past the count and not counted. */
+			bool full = phase == BENCH_MEASURE && b->o.ops && counted >= b->o.ops;
+			if (now <= deadline && !full) {
 				last_done = now;
 				counted++;
 				if (phase == BENCH_MEASURE && b->o.ops && counted >= b->o.ops)
