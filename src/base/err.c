@@ -32,6 +32,7 @@ static const char *const messages[MDS_ERR_MAX_] = {
 	[MDS_EMLINK] = "too many links",
 	[MDS_EXDEV] = "outside the allowed tree",
 	[MDS_EDQUOT] = "quota exceeded",
+	[MDS_EPARTIAL] = "command failed after writing (batch redone)",
 };
 
 const char *mds_strerror(int code)

@@ -36,6 +36,7 @@ enum mds_err {
 	MDS_EMLINK,         /* too many links */
 	MDS_EXDEV,          /* would cross a boundary (e.g. out of the session root) */
 	MDS_EDQUOT,         /* a directory quota would be exceeded */
+	MDS_EPARTIAL,       /* a command failed after writing: redo the batch (meta/apply.h) */
 	MDS_ERR_MAX_
 };
 

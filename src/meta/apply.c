@@ -1,9 +1,12 @@
 /* meta/apply.c - the deterministic metadata state machine.
  *
- * Each op_* function checks everything before it writes where it can; the
- * child transaction in meta_apply() makes a failure after a write harmless
- * anyway. Storage failures are told apart from file-system results by
- * is_storage_error().
+ * Each op_* function checks everything before it writes where it can, and
+ * runs straight in the batch transaction (an LMDB child transaction per
+ * command cost a copy of every page it touched and a merge on commit). A
+ * failure after a write is caught by the store's write counter and
+ * reported as -MDS_EPARTIAL: the caller redoes the batch and records the
+ * failure with meta_apply_failed() (meta/apply.h). Storage failures are
+ * told apart from file-system results by is_storage_error().
  */
 #include "meta/apply.h"
 
@@ -1379,30 +1382,43 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 	}
 }
 
-/* The command in a child transaction of the batch. */
+/* The command, in the batch transaction itself. */
 static int apply_one(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
 		     struct meta_result *res, struct meta_lock_events *ev)
 {
-	MDB_txn *txn;
-	int rc = meta_err_from_mdb(mdb_txn_begin(s->env, batch, 0, &txn));
-	if (rc < 0)
-		return rc;
 	size_t nev = ev ? ev->n : 0;
-	rc = meta_lock_is_cmd(c) ? meta_lock_apply(s, txn, c, res, ev) : dispatch(s, txn, c, res);
-	if (rc < 0) {
-		mdb_txn_abort(txn);
-		if (ev)
-			ev->n = nev;
-		if (is_storage_error(rc)) {
-			LOG_ERR("meta: storage failure applying command %u: %s",
-				c->kind, mds_strerror(rc));
-			return rc;
-		}
-		memset(res, 0, sizeof(*res));
-		res->err = rc;
+	uint64_t writes = s->writes;
+	int rc = meta_lock_is_cmd(c) ? meta_lock_apply(s, batch, c, res, ev)
+				     : dispatch(s, batch, c, res);
+	if (rc >= 0)
 		return 0;
+	if (ev)
+		ev->n = nev;
+	if (is_storage_error(rc)) {
+		LOG_ERR("meta: storage failure applying command %u: %s", c->kind,
+			mds_strerror(rc));
+		return rc;
 	}
-	return meta_txn_commit(txn);
+	memset(res, 0, sizeof(*res));
+	res->err = rc;
+	if (s->writes == writes)
+		return 0;
+	LOG_DEBUG("meta: command %u failed after writing (%s): the batch is redone",
+		  c->kind, mds_strerror(rc));
+	return -MDS_EPARTIAL;
+}
+
+/* The tail of every client request: its result kept for a re-send. */
+static int record_request(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
+			  const struct meta_result *res)
+{
+	MDB_val rec;
+	int rc = meta_session_get(s, batch, c->req_session, &rec);
+	if (rc == -MDS_ENOENT)
+		return 0;
+	if (rc == 0)
+		rc = meta_reqlog_put(s, batch, c->req_session, c->req_msgid, c->req_hash, res);
+	return rc;
 }
 
 /* Client requests (meta/reqlog.h): a re-send of the request recorded for
@@ -1424,13 +1440,15 @@ int meta_apply_events(struct meta_store *s, MDB_txn *batch, const struct meta_cm
 	}
 	if ((rc = apply_one(s, batch, c, res, ev)) < 0)
 		return rc;
-	MDB_val rec;
-	rc = meta_session_get(s, batch, c->req_session, &rec);
-	if (rc == -MDS_ENOENT)
-		return 0;
-	if (rc == 0)
-		rc = meta_reqlog_put(s, batch, c->req_session, c->req_msgid, c->req_hash, res);
-	return rc;
+	return record_request(s, batch, c, res);
+}
+
+int meta_apply_failed(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
+		      int err, struct meta_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->err = err;
+	return c->req_session == 0 ? 0 : record_request(s, batch, c, res);
 }
 
 int meta_apply(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,

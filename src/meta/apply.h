@@ -4,11 +4,15 @@
  * same command on the same state yields the same state and result on every
  * replica. Everything that varies (time, new ids) is inside the command.
  *
- * A command runs in a child transaction of the caller's batch transaction:
- * when it fails for a file-system reason (ENOENT, EACCES, EEXIST, ...) its
- * partial writes are rolled back and res->err says why; the return value is
- * then 0, because the command was applied (as a no-op) like on every other
- * replica. A negative return is a storage failure (map full, I/O error,
+ * A command runs in the caller's batch transaction. When it fails for a
+ * file-system reason (ENOENT, EACCES, EEXIST, ...) before writing anything,
+ * res->err says why and the return value is 0: the command was applied (as
+ * a no-op) like on every other replica. When it fails after writing, the
+ * return is -MDS_EPARTIAL with res->err set: the caller aborts the batch
+ * transaction, applies the batch's earlier commands again in a new one and
+ * records this command with meta_apply_failed(res->err); a redo applies
+ * every command it gets again with the same result (deterministic). Any
+ * other negative return is a storage failure (map full, I/O error,
  * corruption): the batch must be aborted and nothing it did is kept.
  */
 #ifndef MDS_META_APPLY_H
@@ -37,6 +41,11 @@ int meta_apply(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
  * that fails appends nothing. */
 int meta_apply_events(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
 		      struct meta_result *res, struct meta_lock_events *ev);
+/* A command that failed after writing (-MDS_EPARTIAL), in the redone
+ * batch: changes nothing but what every applied command leaves (the
+ * request's recorded result); res gets err. */
+int meta_apply_failed(struct meta_store *s, MDB_txn *batch, const struct meta_cmd *c,
+		      int err, struct meta_result *res);
 
 /* SNAPSHOT smode bits (docs/spec-notes/snapshot.md). */
 #define SNAP_OVERWRITE  0x01

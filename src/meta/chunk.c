@@ -221,6 +221,7 @@ int meta_chunk_drop_file(struct meta_store *s, MDB_txn *txn, uint32_t ino, uint3
 			rc = meta_err_from_mdb(mrc);
 			break;
 		}
+		s->writes++;
 		if ((rc = chunk_unref(s, txn, id)) < 0)
 			break;
 		if (first == UINT32_MAX)

@@ -107,7 +107,7 @@ void meta_lock_events_free(struct meta_lock_events *ev);
 /* Is c one of the lock commands (MC_FLOCK, MC_POSIX_LOCK, MC_LOCK_*)? */
 bool meta_lock_is_cmd(const struct meta_cmd *c);
 
-/* Applies a lock command in txn (meta_apply's child transaction). Results:
+/* Applies a lock command in txn (meta_apply's batch transaction). Results:
  * res->err 0 with res->waiter 0 (done), 0 with res->waiter set (the
  * request waits; the number names it in later events), -MDS_EAGAIN (a try
  * that conflicts), -MDS_EINVAL, -MDS_ENOENT (no such inode; nothing to

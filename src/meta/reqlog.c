@@ -157,6 +157,7 @@ int meta_reqlog_drop_session(struct meta_store *s, MDB_txn *txn, uint32_t sessio
 			break;
 		if ((mrc = mdb_cursor_del(cur, 0)) != 0)
 			break;
+		s->writes++;
 	}
 	mdb_cursor_close(cur);
 	if (mrc != 0 && mrc != MDB_NOTFOUND)

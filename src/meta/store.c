@@ -146,14 +146,20 @@ int meta_put(struct meta_store *s, MDB_txn *txn, enum meta_table t,
 {
 	MDB_val k = {klen, (void *)key};
 	MDB_val v = {vlen, (void *)val};
-	return meta_err_from_mdb(mdb_put(txn, s->dbi[t], &k, &v, 0));
+	int mrc = mdb_put(txn, s->dbi[t], &k, &v, 0);
+	if (mrc == 0)
+		s->writes++;
+	return meta_err_from_mdb(mrc);
 }
 
 int meta_del(struct meta_store *s, MDB_txn *txn, enum meta_table t,
 	     const void *key, size_t klen)
 {
 	MDB_val k = {klen, (void *)key};
-	return meta_err_from_mdb(mdb_del(txn, s->dbi[t], &k, NULL));
+	int mrc = mdb_del(txn, s->dbi[t], &k, NULL);
+	if (mrc == 0)
+		s->writes++;
+	return meta_err_from_mdb(mrc);
 }
 
 int meta_counter_get(struct meta_store *s, MDB_txn *txn, const char *name, uint64_t *v)

@@ -77,6 +77,9 @@ struct meta_store {
 	MDB_env *env;
 	MDB_dbi dbi[T_COUNT_];
 	char *path;
+	/* Successful puts and deletes so far: meta_apply() tells a command
+	 * that failed before writing from one that failed after. */
+	uint64_t writes;
 };
 
 struct meta_store_options {

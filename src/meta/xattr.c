@@ -131,6 +131,7 @@ int meta_xattr_remove_all(struct meta_store *s, MDB_txn *txn, uint32_t ino)
 			break;
 		if ((mrc = mdb_cursor_del(cur, 0)) != 0)
 			break;
+		s->writes++;
 	}
 	mdb_cursor_close(cur);
 	return mrc == 0 || mrc == MDB_NOTFOUND ? 0 : meta_err_from_mdb(mrc);

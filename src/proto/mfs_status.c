@@ -35,6 +35,7 @@ uint8_t proto_status_from_err(int mds_err)
 	case MDS_EMLINK: return MFS_STATUS_NOSPACE;
 	case MDS_EXDEV: return MFS_STATUS_ENOENT;
 	case MDS_EDQUOT: return MFS_STATUS_QUOTA;
+	case MDS_EPARTIAL: return MFS_STATUS_IO;   /* internal: never a reply */
 	default: return MFS_STATUS_IO;
 	}
 }

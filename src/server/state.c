@@ -47,6 +47,13 @@ struct finished {
 	struct meta_result res;
 };
 
+/* A command of the apply run, kept for a redo (meta/apply.h). */
+struct run_cmd {
+	size_t off;                 /* in run_buf */
+	size_t len;
+	int err;                    /* != 0: failed after writing; recorded, not applied */
+};
+
 struct mds_state {
 	uv_loop_t *loop;
 	struct meta_store store;
@@ -74,6 +81,11 @@ struct mds_state {
 	struct proposal **retry;
 	size_t n_retry, cap_retry;
 	struct meta_lock_events lock_ev;   /* waiters the run's commands ended */
+	uint8_t *run_buf;           /* the run's commands, for a redo */
+	size_t run_len, run_cap;
+	struct run_cmd *run;
+	size_t n_run, cap_run;
+	uint64_t redone;            /* runs redone (a command failed after writing) */
 	state_lock_fn on_lock;
 	void *on_lock_arg;
 
@@ -139,7 +151,68 @@ static int fsm_apply_begin(void *arg)
 {
 	struct mds_state *st = arg;
 	st->lock_ev.n = 0;
+	st->n_run = 0;
+	st->run_len = 0;
 	return meta_txn_write(&st->store, &st->batch);
+}
+
+/* Keeps a command of the run for a redo. */
+static int run_keep(struct mds_state *st, const void *data, size_t len, int err)
+{
+	if (st->n_run == st->cap_run) {
+		size_t cap = st->cap_run ? st->cap_run * 2 : 64;
+		struct run_cmd *r = realloc(st->run, cap * sizeof(*r));
+		if (r == NULL)
+			return -MDS_ENOMEM;
+		st->run = r;
+		st->cap_run = cap;
+	}
+	if (st->run_len + len > st->run_cap) {
+		size_t cap = st->run_cap ? st->run_cap : 16384;
+		while (cap < st->run_len + len)
+			cap *= 2;
+		uint8_t *b = realloc(st->run_buf, cap);
+		if (b == NULL)
+			return -MDS_ENOMEM;
+		st->run_buf = b;
+		st->run_cap = cap;
+	}
+	memcpy(st->run_buf + st->run_len, data, len);
+	st->run[st->n_run++] = (struct run_cmd){st->run_len, len, err};
+	st->run_len += len;
+	return 0;
+}
+
+/* cmd failed after writing to the batch transaction: a new transaction
+ * gets the run's earlier commands again (same results: the replies and
+ * lock events already taken stand) and cmd's failure without its writes. */
+static int run_redo(struct mds_state *st, const struct meta_cmd *cmd, struct meta_result *res)
+{
+	int err = res->err;
+	meta_txn_abort(st->batch);
+	st->batch = NULL;
+	int rc = meta_txn_write(&st->store, &st->batch);
+	if (rc < 0)
+		return rc;
+	st->redone++;
+	LOG_DEBUG("command %u failed after writing (%s): %zu earlier commands of its run "
+		  "applied again", cmd->kind, mds_strerror(err), st->n_run);
+	for (size_t i = 0; i < st->n_run; i++) {
+		struct meta_cmd c;
+		struct meta_result r;
+		if (meta_cmd_decode(st->run_buf + st->run[i].off, st->run[i].len, &c) < 0)
+			return -MDS_ECORRUPT;
+		rc = st->run[i].err ? meta_apply_failed(&st->store, st->batch, &c, st->run[i].err, &r)
+				    : meta_apply_events(&st->store, st->batch, &c, &r, NULL);
+		if (rc == -MDS_EPARTIAL) {
+			LOG_ERR("command %u failed after writing when applied again, not "
+				"before: not deterministic", c.kind);
+			return -MDS_ECORRUPT;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return meta_apply_failed(&st->store, st->batch, cmd, err, res);
 }
 
 static int push_finished(struct mds_state *st, struct proposal *p, const struct meta_result *res)
@@ -169,7 +242,12 @@ static int fsm_apply(void *arg, uint64_t index, const void *data, size_t len, vo
 		res.err = -MDS_EPROTO;
 	} else {
 		int rc = meta_apply_events(&st->store, st->batch, &cmd, &res, &st->lock_ev);
-		if (rc < 0)
+		int partial = 0;
+		if (rc == -MDS_EPARTIAL) {
+			partial = res.err;
+			rc = run_redo(st, &cmd, &res);
+		}
+		if (rc < 0 || (rc = run_keep(st, data, len, partial)) < 0)
 			return rc;
 		if (cmd.kind == MC_MKNODE && res.err == 0 && res.ino >= st->next_ino)
 			st->next_ino = res.ino + 1;
@@ -1010,6 +1088,8 @@ void state_close(struct mds_state *st)
 	hlc_close(&st->clock);
 	free(st->fin);
 	free(st->retry);
+	free(st->run);
+	free(st->run_buf);
 	meta_lock_events_free(&st->lock_ev);
 	free(st->self_address);
 	free(st->data_path);

@@ -1657,6 +1657,118 @@ static void test_resends_replay_to_the_same_digest_on_every_replica(void **state
 	fx_free(g);
 }
 
+/* The stamp fx_run() would give: for commands applied by hand. */
+static void stamp(struct fx *f, struct meta_cmd *c)
+{
+	f->ms += 1000;
+	c->stamp.t = f->ms << 16;
+	c->stamp.node = 1;
+}
+
+static void test_a_batch_redone_after_a_partial_failure_keeps_the_other_commands(void **state)
+{
+	struct fx *f = *state;
+	rq_session_open(f, RQ_SESSION);
+	uint32_t t = fx_mkdir(f, 1, "t");
+	fx_mkdir(f, t, "a");
+	file_with_chunks(f, t, "f", 100, 1);
+	/* A snapshot that fails after copying some nodes: an inode number
+	 * in its list is already taken. */
+	uint8_t inos[12];
+	be32_put(inos, f->next_ino++);
+	be32_put(inos + 4, t);
+	be32_put(inos + 8, f->next_ino++);
+	struct meta_cmd x = {.kind = MC_MKNODE, .creds = ROOT, .parent = 1, .name = B("x"),
+			     .ntype = MT_DIR, .mode = 0755, .new_ino = f->next_ino++};
+	struct meta_cmd snap = {.kind = MC_SNAPSHOT, .creds = ROOT, .ino = t, .parent = 1,
+				.name = B("t2"), .data = {inos, sizeof(inos)},
+				.req_session = RQ_SESSION, .req_msgid = 7, .req_hash = 0x77};
+	struct meta_cmd y = x;
+	y.name = B("y");
+	y.new_ino = f->next_ino++;
+	stamp(f, &x);
+	stamp(f, &snap);
+	stamp(f, &y);
+
+	MDB_txn *txn;
+	struct meta_result rx, rs, again;
+	assert_int_equal(meta_txn_write(&f->s, &txn), 0);
+	assert_int_equal(meta_apply(&f->s, txn, &x, &rx), 0);
+	assert_int_equal(rx.err, 0);
+	uint64_t writes = f->s.writes;
+	assert_int_equal(meta_apply(&f->s, txn, &snap, &rs), -MDS_EPARTIAL);
+	assert_int_equal(rs.err, -MDS_EAGAIN);
+	assert_true(f->s.writes > writes);      /* it did write before failing */
+
+	/* The redo: the earlier command again, the failure recorded, on. */
+	meta_txn_abort(txn);
+	assert_int_equal(meta_txn_write(&f->s, &txn), 0);
+	assert_int_equal(meta_apply(&f->s, txn, &x, &again), 0);
+	assert_int_equal(again.err, 0);
+	assert_int_equal(again.ino, rx.ino);
+	assert_int_equal(meta_apply_failed(&f->s, txn, &snap, rs.err, &rs), 0);
+	assert_int_equal(rs.err, -MDS_EAGAIN);
+	struct meta_result ry;
+	assert_int_equal(meta_apply(&f->s, txn, &y, &ry), 0);
+	assert_int_equal(ry.err, 0);
+	assert_int_equal(meta_set_applied(&f->s, txn, f->index++), 0);
+	assert_int_equal(meta_txn_commit(txn), 0);
+
+	uint32_t ino;
+	assert_int_equal(fx_lookup(f, 1, "x", &ino), 0);
+	assert_int_equal(ino, rx.ino);
+	assert_int_equal(fx_lookup(f, 1, "y", &ino), 0);
+	assert_int_equal(ino, ry.ino);
+	assert_int_equal(fx_lookup(f, 1, "t2", NULL), -MDS_ENOENT);
+	assert_false(fx_exists(f, be32_get(inos)));   /* the first copy is gone too */
+	assert_refs(f, 100, 1);
+	assert_int_equal(fx_attr(f, 1).nlink, 5);     /* ., .., t, x, y */
+	/* The failure is the request's result, like any other: a re-send
+	 * gets it back and changes nothing. */
+	struct meta_cmd resend = snap;
+	resend.req_retry = true;
+	unsigned partial = f->partial;
+	again = fx_run(f, &resend);
+	assert_int_equal(again.err, -MDS_EAGAIN);
+	assert_true(again.replayed);
+	assert_int_equal(f->partial, partial);
+}
+
+/* The commands a metadata load is made of fail their checks before they
+ * write: such a failure costs no redo of the batch. */
+static void test_hot_commands_fail_before_writing(void **state)
+{
+	struct fx *f = *state;
+	uint32_t d = fx_mknode(f, &USER, 1, "d", MT_DIR, 0755).ino;
+	struct meta_result rf = fx_mknode(f, &USER, d, "f", MT_FILE, 0644);
+	assert_int_equal(rf.err, 0);
+	uint32_t file = rf.ino;
+	fx_mkdir(f, 1, "e");
+	fx_mkfile(f, fx_mkdir(f, 1, "e2"), "g");
+	unsigned partial = f->partial;
+	uint8_t before[32], after[32];
+	fx_digest(f, before);
+
+	assert_int_equal(fx_mknode(f, &ROOT, d, "f", MT_FILE, 0644).err, -MDS_EEXIST);
+	assert_int_equal(fx_mknode(f, &ROOT, 999, "n", MT_DIR, 0755).err, -MDS_ENOENT);
+	assert_int_equal(fx_mknode(f, &OTHER, d, "n", MT_FILE, 0644).err, -MDS_EACCES);
+	assert_int_equal(fx_unlink(f, &ROOT, d, "missing", false), -MDS_ENOENT);
+	assert_int_equal(fx_unlink(f, &ROOT, 1, "d", true), -MDS_ENOTEMPTY);
+	assert_int_equal(fx_unlink(f, &OTHER, d, "f", false), -MDS_EACCES);
+	assert_int_equal(fx_rename(f, d, "missing", d, "h"), -MDS_ENOENT);
+	assert_int_equal(fx_rename(f, 1, "e", 1, "e2"), -MDS_ENOTEMPTY);
+	assert_int_equal(fx_rename(f, 1, "d", d, "sub"), -MDS_EINVAL);
+	struct meta_cmd c = {.kind = MC_SETATTR, .creds = OTHER, .ino = file,
+			     .setmask = SET_MODE, .mode = 0600};
+	assert_int_equal(fx_run(f, &c).err, -MDS_EPERM);
+	c.ino = 999;
+	assert_int_equal(fx_run(f, &c).err, -MDS_ENOENT);
+
+	fx_digest(f, after);
+	assert_memory_equal(before, after, 32);
+	assert_int_equal(f->partial, partial);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1726,6 +1838,8 @@ int main(void)
 		T(test_closing_the_session_deletes_its_recorded_results),
 		T(test_command_without_request_identity_is_encoded_and_applied_as_before),
 		T(test_resends_replay_to_the_same_digest_on_every_replica),
+		T(test_a_batch_redone_after_a_partial_failure_keeps_the_other_commands),
+		T(test_hot_commands_fail_before_writing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2224,7 +2224,7 @@ static void test_status_mapping_of_every_error(void **state)
 		{-MDS_ETIMEDOUT, MFS_STATUS_EAGAIN}, {-MDS_ECORRUPT, MFS_STATUS_IO},
 		{-MDS_ENOATTR, MFS_STATUS_ENOATTR}, {-MDS_EROFS, MFS_STATUS_EROFS},
 		{-MDS_EMLINK, MFS_STATUS_NOSPACE}, {-MDS_EXDEV, MFS_STATUS_ENOENT},
-		{-MDS_EDQUOT, MFS_STATUS_QUOTA},
+		{-MDS_EDQUOT, MFS_STATUS_QUOTA}, {-MDS_EPARTIAL, MFS_STATUS_IO},
 		{-9999, MFS_STATUS_IO},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
