@@ -257,23 +257,41 @@ static int walk_one(struct cons_group *g, uint64_t idx, bool *begun)
 	}
 }
 
+static uint64_t apply_limit(const struct cons_group *g)
+{
+	const struct raft *r = &g->raft;
+	return r->commit_index < r->last_stored ? r->commit_index : r->last_stored;
+}
+
+bool cons_grp_apply_waiting(const struct cons_group *g)
+{
+	return g->started && !g->failed && !g->applying && apply_limit(g) > g->walked;
+}
+
 int cons_grp_apply(struct cons_group *g)
 {
-	struct raft *r = &g->raft;
 	int rc = 0;
+	bool yield = false;
 
 	if (g->applying || g->failed || !g->started)
 		return g->failed;
 	g->applying = true;
-	for (;;) {
-		uint64_t limit = r->commit_index < r->last_stored ? r->commit_index : r->last_stored;
+	while (!yield) {
+		uint64_t limit = apply_limit(g);
 		bool begun = false;
 		if (limit <= g->walked)
 			break;
 		if (limit - g->walked > APPLY_RUN_MAX)
 			limit = g->walked + APPLY_RUN_MAX;
-		while (g->walked < limit && (rc = walk_one(g, g->walked + 1, &begun)) == 0)
-			;
+		while (g->walked < limit) {
+			if (g->walked >= g->applied && g->fsm.apply_yield &&
+			    g->fsm.apply_yield(g->fsm.arg)) {
+				yield = true;
+				break;
+			}
+			if ((rc = walk_one(g, g->walked + 1, &begun)) != 0)
+				break;
+		}
 		if (rc)
 			break;
 		if (begun && (rc = g->fsm.apply_end(g->fsm.arg, g->applied)) != 0) {

@@ -118,6 +118,14 @@ struct cons_fsm {
 	 * transaction recording last_index as the applied index). Non-zero is
 	 * fatal, as for apply. */
 	int (*apply_end)(void *arg, uint64_t last_index);
+	/* Asked before each entry is applied: true ends the run there and
+	 * hands the thread back (timers, heartbeats and peers would otherwise
+	 * wait for a long backlog); the rest is applied by a later event or
+	 * cons_node_apply(), and cons_node_apply_waiting() is true while it
+	 * waits. It must say false again soon (e.g. on the caller's next loop
+	 * turn), or nothing is applied. May be NULL (apply everything
+	 * committed at once). */
+	bool (*apply_yield)(void *arg);
 	/* A proposal or barrier of this node will not be applied with its
 	 * ctx (see the guarantees above). May be NULL. */
 	void (*lost)(void *arg, void *ctx);
@@ -230,6 +238,14 @@ void cons_node_set_time(struct cons_node *n, uint64_t now_ms);
  * heartbeats, leader quorum checks). Returns the first group error, if
  * any. */
 int cons_node_tick(struct cons_node *n, uint64_t now_ms);
+
+/* Committed entries wait to be applied: an fsm's apply_yield stopped a
+ * run. cons_node_apply() goes on with them (until the next yield); call
+ * it on the next loop turn (an idle handle, not a zero timer: libuv runs
+ * a zero timer re-armed in its own callback again in the same turn).
+ * Returns the first group error, if any. */
+bool cons_node_apply_waiting(const struct cons_node *n);
+int cons_node_apply(struct cons_node *n);
 
 /* The node's WAL (stats, tests). */
 struct wal *cons_node_wal(struct cons_node *n);

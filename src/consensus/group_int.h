@@ -219,8 +219,11 @@ void cons_grp_member_lost(struct cons_group *g);
 void cons_grp_conf_tell(struct cons_group *g, uint64_t index,
 			const struct raft_configuration *conf);
 
-/* apply.c: applies committed, durable entries (and maybe snapshots). */
+/* apply.c: applies committed, durable entries (and maybe snapshots),
+ * until fsm.apply_yield says stop. */
 int cons_grp_apply(struct cons_group *g);
+/* Committed, durable entries wait to be applied (after a yield). */
+bool cons_grp_apply_waiting(const struct cons_group *g);
 /* The pending proposal for entry (index, term): its ctx, popped, or NULL;
  * stale proposals before it get lost(). */
 void *cons_grp_take_pending(struct cons_group *g, uint64_t index, uint64_t term,

@@ -235,6 +235,26 @@ int cons_node_tick(struct cons_node *n, uint64_t now_ms)
 	return first;
 }
 
+bool cons_node_apply_waiting(const struct cons_node *n)
+{
+	for (size_t i = 0; i < n->ngroups; i++)
+		if (cons_grp_apply_waiting(n->groups[i]))
+			return true;
+	return false;
+}
+
+int cons_node_apply(struct cons_node *n)
+{
+	int first = 0;
+	for (size_t i = 0; i < n->ngroups; i++) {
+		struct cons_group *g = n->groups[i];
+		int rc = cons_grp_apply_waiting(g) ? cons_grp_apply(g) : 0;
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
+}
+
 struct wal *cons_node_wal(struct cons_node *n)
 {
 	return n->wal;

@@ -86,6 +86,9 @@ struct mds_state {
 	struct run_cmd *run;
 	size_t n_run, cap_run;
 	uint64_t redone;            /* runs redone (a command failed after writing) */
+	uint64_t yield_turn;        /* uv_now() of the turn apply_yield measures */
+	uint64_t yield_start;       /* uv_hrtime() at its first applied entry */
+	uint64_t yielded;           /* applies that handed the loop back */
 	state_lock_fn on_lock;
 	void *on_lock_arg;
 
@@ -93,6 +96,7 @@ struct mds_state {
 	uv_timer_t housekeeping;    /* trash expiry */
 	bool expiring;
 	uv_check_t check;
+	uv_idle_t apply_idle;       /* applies what a yield left (fsm_apply_yield) */
 	uv_work_t work;
 	bool sync_running;
 	uint64_t sync_durable;
@@ -342,6 +346,34 @@ static int fsm_apply_end(void *arg, uint64_t last_index)
 	return 0;
 }
 
+/* Applying for longer than this in one loop turn hands the loop back
+ * (heartbeats, votes and replies would wait; on a loaded node a backlog
+ * of long commands once cost the leadership). The rest is applied on the
+ * next turn (consensus/group.h, apply_yield). */
+#define APPLY_TURN_NS (20 * 1000000ull)
+
+static bool fsm_apply_yield(void *arg)
+{
+	struct mds_state *st = arg;
+	uint64_t now = uv_hrtime();
+	/* A loop turn is told by the loop's cached clock (before the loop
+	 * runs, e.g. replay at open, it is one long turn). Once over, every
+	 * later call in the turn (each peer message or client request handled
+	 * in it would apply) says stop too; on_apply_idle goes on next turn. */
+	if (st->yield_turn != uv_now(st->loop)) {
+		st->yield_turn = uv_now(st->loop);
+		st->yield_start = now;
+		return false;
+	}
+	if (now - st->yield_start < APPLY_TURN_NS)
+		return false;
+	st->yielded++;
+	LOG_DEBUG("applied for %llu ms in one loop turn: the rest on the next (%llu times)",
+		  (unsigned long long)((now - st->yield_start) / 1000000),
+		  (unsigned long long)st->yielded);
+	return true;
+}
+
 static void fsm_lost(void *arg, void *ctx)
 {
 	struct mds_state *st = arg;
@@ -476,10 +508,16 @@ init:
 		st->initializing = true;
 }
 
+static void on_apply_idle(uv_idle_t *h);
+
 static void arm_timer(struct mds_state *st)
 {
 	if (st->closing)
 		return;
+	if (cons_node_apply_waiting(st->node))
+		uv_idle_start(&st->apply_idle, on_apply_idle);
+	else
+		uv_idle_stop(&st->apply_idle);
 	uint64_t next = cons_node_next_timeout(st->node);
 	if (next == UINT64_MAX) {
 		uv_timer_stop(&st->timer);
@@ -534,6 +572,19 @@ static void on_check(uv_check_t *h)
 	struct mds_state *st = h->data;
 	cons_node_set_time(st->node, uv_now(st->loop));
 	maybe_sync(st);
+}
+
+static void on_apply_idle(uv_idle_t *h)
+{
+	struct mds_state *st = h->data;
+	int rc = cons_node_apply(st->node);
+	if (rc < 0 && !st->failed) {
+		LOG_ERR("metadata group stopped: %s", mds_strerror(rc));
+		st->failed = rc;
+	}
+	check_role(st);
+	maybe_sync(st);
+	arm_timer(st);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -998,6 +1049,7 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 		.apply_begin = fsm_apply_begin,
 		.apply = fsm_apply,
 		.apply_end = fsm_apply_end,
+		.apply_yield = fsm_apply_yield,
 		.lost = fsm_lost,
 		.barrier_done = fsm_barrier_done,
 		.checkpoint = fsm_checkpoint,
@@ -1048,6 +1100,8 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	uv_check_init(loop, &st->check);
 	st->check.data = st;
 	uv_check_start(&st->check, on_check);
+	uv_idle_init(loop, &st->apply_idle);
+	st->apply_idle.data = st;
 	uv_timer_init(loop, &st->housekeeping);
 	st->housekeeping.data = st;
 	uv_timer_start(&st->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
@@ -1073,10 +1127,12 @@ void state_close(struct mds_state *st)
 	st->closing = true;
 	uv_timer_stop(&st->timer);
 	uv_check_stop(&st->check);
+	uv_idle_stop(&st->apply_idle);
 	uv_timer_stop(&st->housekeeping);
 	uv_close((uv_handle_t *)&st->housekeeping, NULL);
 	uv_close((uv_handle_t *)&st->timer, NULL);
 	uv_close((uv_handle_t *)&st->check, NULL);
+	uv_close((uv_handle_t *)&st->apply_idle, NULL);
 	/* Let a sync in flight finish before the node goes. */
 	while (st->sync_running)
 		uv_run(st->loop, UV_RUN_ONCE);

@@ -125,6 +125,10 @@ struct tfsm {
 	unsigned installs;      /* store copies swapped in */
 	int install_fail;       /* snapshot_install: fail with this ... */
 	bool install_fail_after_swap;  /* ... after swapping (else before) */
+	unsigned yield_every;   /* apply_yield: true after this many entries
+	                           (0: never), then false for the next call */
+	unsigned since_yield;
+	unsigned yields;
 };
 
 static inline uint64_t t_applied_index(void *arg)
@@ -148,6 +152,7 @@ static inline int t_apply(void *arg, uint64_t index, const void *data, size_t le
 	if (!f->in_txn || index <= f->applied || index <= f->last_seen || len != 8)
 		f->errors++;
 	f->last_seen = index;
+	f->since_yield++;
 	if (f->n == f->cap) {
 		f->cap = f->cap ? f->cap * 2 : 256;
 		f->log = realloc(f->log, f->cap * sizeof(*f->log));
@@ -204,12 +209,23 @@ static inline void t_config(void *arg, uint64_t index, const struct raft_configu
 			f->conf_voters++;
 }
 
+static inline bool t_yield(void *arg)
+{
+	struct tfsm *f = arg;
+	if (f->yield_every == 0 || f->since_yield < f->yield_every)
+		return false;
+	f->since_yield = 0;
+	f->yields++;
+	return true;
+}
+
 static inline struct cons_fsm fsm_of(struct tfsm *f)
 {
 	return (struct cons_fsm){
 		.arg = f, .applied_index = t_applied_index, .apply_begin = t_begin,
 		.apply = t_apply, .apply_end = t_end, .lost = t_lost,
 		.barrier_done = t_barrier, .checkpoint = t_checkpoint, .config_changed = t_config,
+		.apply_yield = t_yield,
 	};
 }
 

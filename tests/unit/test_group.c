@@ -98,6 +98,50 @@ static void test_single_voter_elects_itself_and_applies_proposals_in_order(void 
 	fsm_free(&s.fsm);
 }
 
+static void test_a_yielding_fsm_gets_the_backlog_in_order_from_cons_node_apply(void **state)
+{
+	(void)state;
+	struct single s;
+	single_init(&s);
+	single_open(&s);
+	single_bootstrap(&s);
+	s.fsm.yield_every = 10;
+	uint64_t idx = 0;
+	for (uint64_t v = 0; v < 100; v++)
+		CHECK_OK(propose_value(s.g, v, ctx_of(v), &idx));
+	int tag;
+	CHECK_OK(cons_group_barrier(s.g, &tag, NULL));
+	CHECK_OK(cons_node_flush(s.node));
+	/* The flush's steps applied some, then the fsm asked to stop. */
+	assert_true(s.fsm.n > 0 && s.fsm.n < 100);
+	assert_true(s.fsm.yields > 0);
+	assert_int_equal(s.fsm.nbarriers, 0);
+	assert_int_equal(s.fsm.applied, s.fsm.log[s.fsm.n - 1].index);
+	/* The rest waits, and each cons_node_apply() goes on up to the next
+	 * yield. */
+	unsigned calls = 0;
+	while (s.fsm.n < 100 || s.fsm.nbarriers == 0) {
+		assert_true(cons_node_apply_waiting(s.node));
+		size_t before = s.fsm.n;
+		CHECK_OK(cons_node_apply(s.node));
+		assert_true(s.fsm.n <= before + 10);
+		assert_true(++calls <= 100);
+	}
+	assert_true(calls >= 5);
+	assert_int_equal(s.fsm.n, 100);
+	assert_int_equal(s.fsm.nbarriers, 1);      /* fired once everything was applied */
+	assert_ptr_equal(s.fsm.barriers[0], &tag);
+	assert_false(cons_node_apply_waiting(s.node));
+	for (uint64_t v = 0; v < 100; v++) {
+		assert_int_equal(s.fsm.log[v].value, v);
+		assert_ptr_equal(s.fsm.log[v].ctx, ctx_of(v));
+	}
+	assert_int_equal(s.fsm.errors, 0);
+	assert_int_equal(status_of(s.g).applied_index, idx + 1);
+	single_close(&s);
+	fsm_free(&s.fsm);
+}
+
 static void test_single_voter_restart_resumes_after_the_fsm_applied_index(void **state)
 {
 	(void)state;
@@ -571,6 +615,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_single_voter_elects_itself_and_applies_proposals_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_yielding_fsm_gets_the_backlog_in_order_from_cons_node_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_voter_restart_resumes_after_the_fsm_applied_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_before_sync_loses_unsynced_proposals_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_barrier_fires_after_everything_before_it_is_applied, setup, teardown),
