@@ -119,4 +119,4 @@ demo-stop:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find build build-asan $(BUILD) -name '*.d' 2>/dev/null | sort -u)

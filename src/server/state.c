@@ -659,6 +659,8 @@ static int drive_until(struct mds_state *st, bool (*pred)(struct mds_state *), u
 		int rc = cons_node_flush(st->node);
 		if (rc == 0)
 			rc = cons_node_tick(st->node, uv_now(st->loop));
+		if (rc == 0)   /* what fsm_apply_yield left in an earlier turn */
+			rc = cons_node_apply(st->node);
 		if (rc < 0)
 			return rc;
 		if (st->failed)
@@ -921,7 +923,7 @@ static int init_filesystem(struct mds_state *st)
 	uv_update_time(st->loop);
 	uint64_t deadline = uv_now(st->loop) + START_TIMEOUT_MS;
 	while (!w.done) {
-		if ((rc = cons_node_flush(st->node)) < 0)
+		if ((rc = cons_node_flush(st->node)) < 0 || (rc = cons_node_apply(st->node)) < 0)
 			return rc;
 		uv_update_time(st->loop);
 		if (uv_now(st->loop) > deadline)
