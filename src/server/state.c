@@ -467,7 +467,15 @@ static int fsm_snapshot_install(void *arg, uint64_t last_index, uint64_t last_te
 static int fsm_checkpoint(void *arg)
 {
 	struct mds_state *st = arg;
-	return meta_store_sync(&st->store);
+	uint64_t t0 = uv_hrtime();
+	int rc = meta_store_sync(&st->store);
+	uint64_t ms = (uv_hrtime() - t0) / 1000000;
+	/* On the loop thread: a slow one delays heartbeats (an election
+	 * timeout is 150 ms by default). */
+	if (ms >= 50)
+		LOG_WARN("metadata checkpoint (LMDB sync) took %llu ms on the event loop",
+			 (unsigned long long)ms);
+	return rc;
 }
 
 /* ---- driving the node on the loop ------------------------------------------ */
@@ -535,6 +543,19 @@ static void sync_work(uv_work_t *w)
 
 static void maybe_sync(struct mds_state *st);
 
+/* After the node was driven (rc: its result): a failure stops writes;
+ * then leadership, a due sync and the next wake-up are looked at. */
+static void after_step(struct mds_state *st, int rc)
+{
+	if (rc < 0 && !st->failed) {
+		LOG_ERR("metadata group stopped: %s", mds_strerror(rc));
+		st->failed = rc;
+	}
+	check_role(st);
+	maybe_sync(st);
+	arm_timer(st);
+}
+
 static void sync_done(uv_work_t *w, int status)
 {
 	struct mds_state *st = w->data;
@@ -548,14 +569,7 @@ static void sync_done(uv_work_t *w, int status)
 	}
 	if (st->closing)
 		return;
-	int rc = cons_node_synced(st->node, st->sync_durable);
-	if (rc < 0 && !st->failed) {
-		LOG_ERR("metadata group stopped: %s", mds_strerror(rc));
-		st->failed = rc;
-	}
-	check_role(st);
-	maybe_sync(st);
-	arm_timer(st);
+	after_step(st, cons_node_synced(st->node, st->sync_durable));
 }
 
 static void maybe_sync(struct mds_state *st)
@@ -577,27 +591,13 @@ static void on_check(uv_check_t *h)
 static void on_apply_idle(uv_idle_t *h)
 {
 	struct mds_state *st = h->data;
-	int rc = cons_node_apply(st->node);
-	if (rc < 0 && !st->failed) {
-		LOG_ERR("metadata group stopped: %s", mds_strerror(rc));
-		st->failed = rc;
-	}
-	check_role(st);
-	maybe_sync(st);
-	arm_timer(st);
+	after_step(st, cons_node_apply(st->node));
 }
 
 static void on_timer(uv_timer_t *t)
 {
 	struct mds_state *st = t->data;
-	int rc = cons_node_tick(st->node, uv_now(st->loop));
-	if (rc < 0 && !st->failed) {
-		LOG_ERR("metadata group stopped: %s", mds_strerror(rc));
-		st->failed = rc;
-	}
-	check_role(st);
-	maybe_sync(st);
-	arm_timer(st);
+	after_step(st, cons_node_tick(st->node, uv_now(st->loop)));
 }
 
 void state_receive(struct mds_state *st, uint32_t group, uint64_t from, struct raft_message *m)
