@@ -401,6 +401,9 @@ static uint64_t run_phase(struct bench *b, const struct bench_plan *plan, unsign
 	uint64_t start = now_ns();
 	uint64_t deadline = seconds > 0 ? start + (uint64_t)(seconds * 1e9) : UINT64_MAX;
 	uint64_t errors = 0, last_done = start, last_tick = start, counted = 0;
+	/* -n: the run ends with the limit-th counted reply; replies read in
+	 * the same turn (same `now`) are past the count and not counted. */
+	uint64_t limit = phase == BENCH_MEASURE && b->o.ops ? b->o.ops : UINT64_MAX;
 	unsigned busy = 0;
 	char first[200] = "";
 	for (unsigned i = 0; i < n; i++) {
@@ -430,14 +433,9 @@ static uint64_t run_phase(struct bench *b, const struct bench_plan *plan, unsign
 				if (first[0] == '\0')
 					describe_error(&c->req, &c->rep, first, sizeof(first));
 			}
-			/* With -n the deadline becomes the moment the last counted
-			 * reply arrived; replies read in the same turn (same `now`)
-			 * are past the count and not counted. */
-			bool full = phase == BENCH_MEASURE && b->o.ops && counted >= b->o.ops;
-			if (now <= deadline && !full) {
+			if (now <= deadline && counted < limit) {
 				last_done = now;
-				counted++;
-				if (phase == BENCH_MEASURE && b->o.ops && counted >= b->o.ops)
+				if (++counted == limit)
 					deadline = now;
 				if (st && ok)
 					record(st, &c->req, now - c->sent_ns);

@@ -49,7 +49,7 @@ struct finished {
 
 /* A command of the apply run, kept for a redo (meta/apply.h). */
 struct run_cmd {
-	size_t off;                 /* in run_buf */
+	size_t off;                 /* in run_bytes */
 	size_t len;
 	int err;                    /* != 0: failed after writing; recorded, not applied */
 };
@@ -81,11 +81,9 @@ struct mds_state {
 	struct proposal **retry;
 	size_t n_retry, cap_retry;
 	struct meta_lock_events lock_ev;   /* waiters the run's commands ended */
-	uint8_t *run_buf;           /* the run's commands, for a redo */
-	size_t run_len, run_cap;
+	struct byte_writer run_bytes;   /* the run's commands, for a redo */
 	struct run_cmd *run;
 	size_t n_run, cap_run;
-	uint64_t redone;            /* runs redone (a command failed after writing) */
 	uint64_t yield_turn;        /* uv_now() of the turn apply_yield measures */
 	uint64_t yield_start;       /* uv_hrtime() at its first applied entry */
 	uint64_t yielded;           /* applies that handed the loop back */
@@ -156,7 +154,7 @@ static int fsm_apply_begin(void *arg)
 	struct mds_state *st = arg;
 	st->lock_ev.n = 0;
 	st->n_run = 0;
-	st->run_len = 0;
+	bw_reset(&st->run_bytes);
 	return meta_txn_write(&st->store, &st->batch);
 }
 
@@ -171,19 +169,11 @@ static int run_keep(struct mds_state *st, const void *data, size_t len, int err)
 		st->run = r;
 		st->cap_run = cap;
 	}
-	if (st->run_len + len > st->run_cap) {
-		size_t cap = st->run_cap ? st->run_cap : 16384;
-		while (cap < st->run_len + len)
-			cap *= 2;
-		uint8_t *b = realloc(st->run_buf, cap);
-		if (b == NULL)
-			return -MDS_ENOMEM;
-		st->run_buf = b;
-		st->run_cap = cap;
-	}
-	memcpy(st->run_buf + st->run_len, data, len);
-	st->run[st->n_run++] = (struct run_cmd){st->run_len, len, err};
-	st->run_len += len;
+	size_t off = st->run_bytes.len;
+	bw_bytes(&st->run_bytes, data, len);
+	if (!bw_ok(&st->run_bytes))
+		return -MDS_ENOMEM;
+	st->run[st->n_run++] = (struct run_cmd){off, len, err};
 	return 0;
 }
 
@@ -198,13 +188,12 @@ static int run_redo(struct mds_state *st, const struct meta_cmd *cmd, struct met
 	int rc = meta_txn_write(&st->store, &st->batch);
 	if (rc < 0)
 		return rc;
-	st->redone++;
 	LOG_DEBUG("command %u failed after writing (%s): %zu earlier commands of its run "
 		  "applied again", cmd->kind, mds_strerror(err), st->n_run);
 	for (size_t i = 0; i < st->n_run; i++) {
 		struct meta_cmd c;
 		struct meta_result r;
-		if (meta_cmd_decode(st->run_buf + st->run[i].off, st->run[i].len, &c) < 0)
+		if (meta_cmd_decode(st->run_bytes.data + st->run[i].off, st->run[i].len, &c) < 0)
 			return -MDS_ECORRUPT;
 		rc = st->run[i].err ? meta_apply_failed(&st->store, st->batch, &c, st->run[i].err, &r)
 				    : meta_apply_events(&st->store, st->batch, &c, &r, NULL);
@@ -1000,6 +989,7 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	struct mds_state *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return -MDS_ENOMEM;
+	bw_init(&st->run_bytes);
 	st->loop = loop;
 	st->disk_reserve = opt->disk_reserve;
 	st->node_id = opt->node_id;
@@ -1118,6 +1108,8 @@ fail_store:
 	meta_store_close(&st->store);
 fail_clock:
 	hlc_close(&st->clock);
+	free(st->run);                 /* a replay at open may have used them */
+	bw_free(&st->run_bytes);
 	free(st->self_address);
 	free(st->data_path);
 	free(st);
@@ -1147,7 +1139,7 @@ void state_close(struct mds_state *st)
 	free(st->fin);
 	free(st->retry);
 	free(st->run);
-	free(st->run_buf);
+	bw_free(&st->run_bytes);
 	meta_lock_events_free(&st->lock_ev);
 	free(st->self_address);
 	free(st->data_path);
