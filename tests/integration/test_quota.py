@@ -14,6 +14,7 @@ import errno
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -240,6 +241,54 @@ def test_statfs_of_a_mount_rooted_at_a_quota_directory(master, mount_factory):
     # chunkservers there is none on either master, quota or not.
     assert (st.f_blocks, st.f_bavail) == (0, 0)
     assert getquota(sub)[1]["inodes"] == (3, None, 50)
+
+
+@BOTH
+def test_a_full_outer_quota_refuses_a_create_its_inner_quota_allows(mnt):
+    """The inner tree has room, the outer one does not. On mds this create
+    charges the inner quota, then fails at the outer one: a command that
+    fails after writing, so the batch it was applied in is redone without
+    it (meta/apply.h). Creates elsewhere, running meanwhile, must all stay,
+    and neither quota may keep a charge for the refused file."""
+    outer = mnt / "outer"
+    inner = outer / "inner"
+    inner.mkdir(parents=True)
+    free = mnt / "free"
+    free.mkdir()
+    ok("mfssetquota", "-I", "3", outer)
+    ok("mfssetquota", "-I", "50", inner)
+    (inner / "z").touch()                             # outer: inner, z = 2
+
+    refused = []
+    stop = threading.Event()
+    made = [0] * 4
+
+    def busy(k):
+        while not stop.is_set():
+            (free / f"t{k}-{made[k]}").touch()
+            made[k] += 1
+
+    threads = [threading.Thread(target=busy, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    (inner / "y").touch()                             # 3: the outer limit
+    for i in range(50):
+        try:
+            (inner / f"x{i}").touch()
+        except OSError as e:
+            refused.append(e.errno)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert refused == [errno.EDQUOT] * 50
+    assert sorted(os.listdir(inner)) == ["y", "z"]
+    assert len(os.listdir(free)) == sum(made) > 0
+    assert getquota(outer)[1]["inodes"] == (3, None, 3)
+    assert getquota(inner)[1]["inodes"] == (2, None, 50)
+    os.unlink(inner / "y")                            # room again, in both
+    (inner / "x0").touch()
+    assert getquota(outer)[1]["inodes"] == (3, None, 3)
+    assert getquota(inner)[1]["inodes"] == (2, None, 50)
 
 
 # mds only: the stock master keeps quotas in its metadata dump like
