@@ -114,9 +114,11 @@ struct cons_fsm {
 	 * command that fails by the state machine's own rules is not an error
 	 * here: its result belongs in the state. */
 	int (*apply)(void *arg, uint64_t index, const void *data, size_t len, void *ctx);
-	/* The run ends: every entry up to last_index is applied (commit the
-	 * transaction recording last_index as the applied index). Non-zero is
-	 * fatal, as for apply. */
+	/* The run ends: every entry up to last_index is applied (record
+	 * last_index as the applied index with the changes; they may stay
+	 * uncommitted across runs until checkpoint(), as long as
+	 * applied_index() at the next open tells what the store really
+	 * holds). Non-zero is fatal, as for apply. */
 	int (*apply_end)(void *arg, uint64_t last_index);
 	/* Asked before each entry is applied: true ends the run there and
 	 * hands the thread back (timers, heartbeats and peers would otherwise
@@ -133,8 +135,9 @@ struct cons_fsm {
 	 * committed before it is in the state (linearizable reads may go).
 	 * May be NULL. */
 	void (*barrier_done)(void *arg, void *ctx);
-	/* Make the applied state durable (mdb_env_sync). Non-zero skips this
-	 * snapshot (logged; retried after another threshold). */
+	/* Make the applied state durable, everything up to the last
+	 * apply_end() (commit, mdb_env_sync). Non-zero skips this snapshot
+	 * (logged; retried after another threshold). */
 	int (*checkpoint)(void *arg);
 	/* A configuration is committed (as this node learns it, in index
 	 * order, never the same index twice): every configuration entry once

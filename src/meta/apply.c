@@ -1361,6 +1361,8 @@ static int dispatch(struct meta_store *s, MDB_txn *txn, const struct meta_cmd *c
 		return meta_session_put(s, txn, c->session, c->data.p, c->data.len);
 	case MC_SESSION_CLOSE: return meta_session_close(s, txn, c->session);
 	case MC_SESSION_FILES: return meta_session_set_files(s, txn, c->session, c->data.p, c->data.len);
+	case MC_SESSION_RELEASE:
+		return meta_session_release(s, txn, c->session, c->value, &res->changed, &res->more);
 	case MC_TRASH_EXPIRE: return meta_node_expire_trash(s, txn, meta_cmd_now(c));
 	case MC_PURGE: return op_purge(s, txn, c, res);
 	case MC_UNDEL:

@@ -30,6 +30,7 @@ struct meta_result {
 	uint32_t changed, notchanged, notpermitted;  /* SET* tool commands */
 	uint64_t waiter;         /* lock request: queued as this waiter (0: answered) */
 	bool replayed;           /* a re-sent request's recorded result (meta/reqlog.h) */
+	bool more;               /* SESSION_RELEASE: the session holds more files */
 };
 
 struct meta_lock_events;

@@ -68,6 +68,7 @@ static const uint32_t kind_fields[MC_KIND_MAX_] = {
 	[MC_CHUNK] = F_SESSION | F_INO | F_VALUE | F_SMODE | F_LENGTH | F_DATA,
 	[MC_SNAPSHOT] = F_CREDS | F_INO | F_PARENT | F_NAME | F_SMODE | F_UMASK | F_DATA,
 	[MC_APPEND] = F_CREDS | F_INO | F_DATA,
+	[MC_SESSION_RELEASE] = F_SESSION | F_VALUE,
 };
 
 void meta_cmd_encode(const struct meta_cmd *c, struct byte_writer *w)

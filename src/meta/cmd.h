@@ -60,6 +60,7 @@ enum meta_cmd_kind {
 	MC_CHUNK,           /* session ino value(chunk index) smode(MCH_*) length data(meta_chunk_op): meta/chunk.h */
 	MC_SNAPSHOT,        /* ino(source; 0 to remove) parent name smode(SNAP_*) umask data(new inodes, 4 bytes each) */
 	MC_APPEND,          /* ino(destination) data(src:32 flags:8 from:32 to:32): meta/chunk.h */
+	MC_SESSION_RELEASE, /* session value(at most this many files): a piece of a close (meta/session.h) */
 	MC_KIND_MAX_
 };
 

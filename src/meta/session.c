@@ -108,8 +108,9 @@ static int release_open(struct meta_store *s, MDB_txn *txn, uint32_t id, uint32_
 	return meta_node_delete(s, txn, &n);
 }
 
-/* The inodes a session holds, in order (caller frees *out). */
-static int open_list(struct meta_store *s, MDB_txn *txn, uint32_t id,
+/* The inodes a session holds, in order, at most max of them (caller
+ * frees *out). */
+static int open_list(struct meta_store *s, MDB_txn *txn, uint32_t id, size_t max,
 		     uint32_t **out, size_t *n_out)
 {
 	MDB_cursor *cur;
@@ -121,8 +122,8 @@ static int open_list(struct meta_store *s, MDB_txn *txn, uint32_t id,
 	uint8_t key[4];
 	be32_put(key, id);
 	MDB_val k = {4, key}, v;
-	int op = MDB_SET_RANGE, mrc;
-	while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+	int op = MDB_SET_RANGE, mrc = 0;
+	while (n < max && (mrc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
 		if (k.mv_size != 8 || be32_get(k.mv_data) != id)
 			break;
@@ -157,7 +158,7 @@ int meta_session_close(struct meta_store *s, MDB_txn *txn, uint32_t id)
 		return rc;
 	uint32_t *list;
 	size_t n;
-	if ((rc = open_list(s, txn, id, &list, &n)) < 0)
+	if ((rc = open_list(s, txn, id, SIZE_MAX, &list, &n)) < 0)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = release_open(s, txn, id, list[i]);
@@ -169,6 +170,29 @@ int meta_session_close(struct meta_store *s, MDB_txn *txn, uint32_t id)
 	uint8_t key[4];
 	be32_put(key, id);
 	return meta_del(s, txn, T_SESSION, key, 4);
+}
+
+int meta_session_release(struct meta_store *s, MDB_txn *txn, uint32_t id, uint32_t max,
+			 uint32_t *released, bool *more)
+{
+	*released = 0;
+	*more = false;
+	if (max == 0)
+		return -MDS_EINVAL;
+	uint32_t *list;
+	size_t n;
+	/* One past max tells whether more remain. */
+	int rc = open_list(s, txn, id, (size_t)max + 1, &list, &n);
+	if (rc < 0)
+		return rc;
+	*more = n > max;
+	for (size_t i = 0; rc == 0 && i < n && i < max; i++) {
+		rc = release_open(s, txn, id, list[i]);
+		if (rc == 0)
+			(*released)++;
+	}
+	free(list);
+	return rc;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -192,7 +216,7 @@ int meta_session_set_files(struct meta_store *s, MDB_txn *txn, uint32_t id,
 
 	uint32_t *have = NULL;
 	size_t n_have = 0;
-	int rc = open_list(s, txn, id, &have, &n_have);
+	int rc = open_list(s, txn, id, SIZE_MAX, &have, &n_have);
 	for (size_t i = 0; rc == 0 && i < n_have; i++)
 		if (!bsearch(&have[i], want, n_want, sizeof(*want), cmp_u32))
 			rc = release_open(s, txn, id, have[i]);

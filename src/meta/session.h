@@ -21,6 +21,12 @@ int meta_session_get(struct meta_store *s, MDB_txn *txn, uint32_t id, MDB_val *r
 /* Deletes the session: its record, its open set (releasing the files) and
  * its recorded request results (meta/reqlog.h). */
 int meta_session_close(struct meta_store *s, MDB_txn *txn, uint32_t id);
+/* Releases at most max of the session's open files (the lowest inode
+ * numbers first), as a close would: a piece of a close, so that closing
+ * a session that holds many files never costs one long command. *released
+ * counts them; *more tells whether the session still holds any. */
+int meta_session_release(struct meta_store *s, MDB_txn *txn, uint32_t id, uint32_t max,
+			 uint32_t *released, bool *more);
 
 int meta_session_add_open(struct meta_store *s, MDB_txn *txn, uint32_t id, uint32_t ino);
 int meta_session_has_open(struct meta_store *s, MDB_txn *txn, uint32_t id, uint32_t ino,

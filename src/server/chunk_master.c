@@ -743,7 +743,7 @@ static void loop_pass(struct chunk_master *cm)
 			examine(cm, txn, id, next_seq);
 		cap = chunk_locs_slots(locs);
 	}
-	meta_txn_abort(txn);
+	state_read_end(cm->st, txn);
 }
 
 static void on_tick(uv_timer_t *t)

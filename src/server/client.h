@@ -113,6 +113,11 @@ struct client_pending *client_pending_new(struct client_session *s, uint32_t typ
 					  uint32_t msgid);
 void client_pending_free(struct client_pending *p);
 void client_dispatch(struct client_session *s, struct cl_request *req);
+/* Closes session id: releases its open files in commands of a bounded
+ * size (a purge of many unlinked files in one command held the loop for
+ * half a second), then MC_SESSION_CLOSE; done gets that result, or the
+ * first failure. 0, or a negative error (done is not called). */
+int client_session_close(struct mds_state *st, uint32_t id, state_done_fn done, void *ctx);
 /* client_expiry.c: closes sessions that had no connection for
  * session_sustain_ms (checked every 10 s, on the leader). */
 void client_expiry_check(struct client_service *svc);

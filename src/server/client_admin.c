@@ -54,7 +54,7 @@ static void put_info(struct client_session *s)
 		uint64_t nodes = 0;
 		meta_counter_get(state_store(svc->st), txn, META_INODES, &nodes);
 		in.nodes = (uint32_t)nodes;
-		meta_txn_abort(txn);
+		state_read_end(svc->st, txn);
 	}
 	struct state_stats st;
 	state_stats(svc->st, &st);

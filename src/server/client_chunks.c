@@ -218,7 +218,7 @@ void client_notify_change(struct client_service *svc, uint32_t writer, uint32_t 
 		client_send(s);
 	}
 	if (txn)
-		meta_txn_abort(txn);
+		state_read_end(svc->st, txn);
 }
 
 /* ---- replies --------------------------------------------------------------------------- */
@@ -474,7 +474,7 @@ static int load(struct client_service *svc, const struct cc_req *r, struct meta_
 		rc = meta_chunk_slot(store(svc), txn, r->ino, r->index, id);
 	if (rc == 0 && *id != 0 && (rc = meta_chunk_get(store(svc), txn, *id, c)) == -MDS_ENOENT)
 		rc = -MDS_ECORRUPT;
-	meta_txn_abort(txn);
+	state_read_end(svc->st, txn);
 	return rc;
 }
 
@@ -749,7 +749,7 @@ static void on_end_applied(void *ctx, const struct meta_result *res)
 		if (e->has_index && state_read(e->svc->st, &txn) == 0) {
 			if (meta_chunk_get(store(e->svc), txn, e->chunkid, &c) == 0)
 				ch.version = c.version;
-			meta_txn_abort(txn);
+			state_read_end(e->svc->st, txn);
 		}
 		if (e->has_index || res->attr.length > e->before)
 			client_notify_change(e->svc, e->session, e->ino, &ch);
@@ -780,7 +780,7 @@ void client_write_chunk_end(struct client_session *s, const struct cl_request *r
 	if (state_read(s->svc->st, &txn) == 0) {
 		if (meta_inode_get(store(s->svc), txn, ino, &n) == 0)
 			ec->before = n.length;
-		meta_txn_abort(txn);
+		state_read_end(s->svc->st, txn);
 	}
 	struct meta_chunk_op o = {.id = e->chunkid};
 	uint8_t data[META_CHUNK_OP_LEN];
@@ -815,7 +815,7 @@ bool client_truncate_chunk(struct client_session *s, const struct cl_request *re
 		/* The checks apply would make, made before the chunk is cut. */
 		if (rc == 0 && id != 0 && !(t->flags & MFS_TRUNCATE_FLAG_OPENED))
 			rc = meta_perm_check(store(svc), txn, n, cr, PERM_W);
-		meta_txn_abort(txn);
+		state_read_end(svc->st, txn);
 	}
 	if (rc == 0 && id == 0)
 		return false;
@@ -886,7 +886,7 @@ void client_check(struct client_session *s, const struct cl_request *req)
 		struct mfs_check_copy out[CM_MAX_COPIES];
 		uint32_t k = 0;
 		if (q->chunkindex > META_CHUNK_MAX_INDEX) {
-			meta_txn_abort(txn);
+			state_read_end(svc->st, txn);
 			proto_cl_put_status(&s->out, MATOCL_FUSE_CHECK, req->msgid,
 					    MFS_STATUS_INDEXTOOBIG);
 			client_send(s);
@@ -914,7 +914,7 @@ void client_check(struct client_session *s, const struct cl_request *req)
 		if (rc == 0)
 			proto_cl_put_check_chunk(&s->out, req->msgid, id, id ? c.version : 0, out, k);
 	}
-	meta_txn_abort(txn);
+	state_read_end(svc->st, txn);
 	if (rc == 0) {
 		client_send(s);
 		return;

@@ -107,7 +107,7 @@ void client_expiry_check(struct client_service *svc)
 	if (state_read(svc->st, &txn) < 0)
 		return;
 	int rc = meta_session_each(state_store(svc->st), txn, visit_session, &p);
-	meta_txn_abort(txn);
+	state_read_end(svc->st, txn);
 	/* Forget sessions that are gone or connected again. */
 	size_t keep = 0;
 	for (size_t i = 0; i < svc->n_seen; i++)
@@ -119,8 +119,7 @@ void client_expiry_check(struct client_service *svc)
 			 (unsigned long long)(svc->session_sustain_ms / 1000));
 		struct meta_cmd drop = {.kind = MC_LOCK_DROP_SESSION, .session = p.due[i]};
 		state_propose(svc->st, &drop, on_expired, NULL);
-		struct meta_cmd close = {.kind = MC_SESSION_CLOSE, .session = p.due[i]};
-		state_propose(svc->st, &close, on_expired, NULL);
+		client_session_close(svc->st, p.due[i], on_expired, NULL);
 	}
 	free(p.due);
 }

@@ -95,7 +95,7 @@ static bool unlock_is_noop(struct client_session *s, const struct meta_lock_req 
 		return false;
 	meta_lock_owner_busy(state_store(s->svc->st), txn, kind, r->ino, r->session, r->owner,
 			     &busy);
-	meta_txn_abort(txn);
+	state_read_end(s->svc->st, txn);
 	return !busy;
 }
 
@@ -181,7 +181,7 @@ static void posix_get(struct client_session *s, const struct cl_request *req,
 	}
 	if ((rc = inode_exists(s, txn, r->ino)) == 0)
 		rc = meta_lock_posix_get(state_store(s->svc->st), txn, r, &c);
-	meta_txn_abort(txn);
+	state_read_end(s->svc->st, txn);
 	if (rc < 0) {
 		reply(s, req->type, req->msgid, proto_status_from_err(rc));
 		return;
@@ -250,7 +250,7 @@ void client_locks_start(struct client_service *svc)
 	bool any = false;
 	if (state_read(svc->st, &txn) == 0) {
 		meta_lock_any_waiter(state_store(svc->st), txn, &any);
-		meta_txn_abort(txn);
+		state_read_end(svc->st, txn);
 	}
 	if (!any)
 		return;

@@ -453,7 +453,7 @@ static void op_truncate(struct client_session *s, const struct cl_request *req)
 	int rc = state_read(s->svc->st, &txn);
 	if (rc == 0) {
 		rc = get_node(s, txn, ino, t->flags & MFS_TRUNCATE_FLAG_OPENED, &n);
-		meta_txn_abort(txn);
+		state_read_end(s->svc->st, txn);
 	}
 	if (rc < 0) {
 		reply_err(s, req, rc);
@@ -594,7 +594,7 @@ static void op_open(struct client_session *s, const struct cl_request *req)
 			rc = meta_session_has_open(state_store(s->svc->st), txn, s->rec.id, ino, &held);
 		if (rc == 0 && held)
 			rc = meta_perm_modes(state_store(s->svc->st), txn, &n, &c.mc, &modes);
-		meta_txn_abort(txn);
+		state_read_end(s->svc->st, txn);
 	}
 	if (rc == 0 && (!held || ((o->flags & MFS_OPEN_TRUNCATE) &&
 				  !(o->flags & MFS_OPEN_AFTER_CREATE)))) {
@@ -666,7 +666,7 @@ static void op_sustained(struct client_session *s, const struct cl_inode_list *l
 			same = meta_session_has_open(st, txn, s->rec.id, be32_get(list + 4 * i), &open) == 0 && open;
 		}
 		same = same && held <= n;   /* duplicates in the list are harmless */
-		meta_txn_abort(txn);
+		state_read_end(s->svc->st, txn);
 	}
 	if (!same) {
 		struct meta_cmd cmd = {.kind = MC_SESSION_FILES, .session = s->rec.id,
@@ -1303,7 +1303,7 @@ static void op_snapshot(struct client_session *s, const struct cl_request *req)
 		if ((rc = state_read(s->svc->st, &txn)) == 0) {
 			rc = meta_snapshot_count(state_store(s->svc->st), txn,
 						 real_ino(s, t->inode), &count);
-			meta_txn_abort(txn);
+			state_read_end(s->svc->st, txn);
 		}
 	}
 	uint8_t *inos = rc == 0 ? malloc(count ? 4 * (size_t)count : 1) : NULL;
@@ -1379,7 +1379,7 @@ static void op_undel(struct client_session *s, const struct cl_request *req)
 					   &path, &plen);
 		if (rc == 0)
 			depth = meta_trash_path_depth(path, plen);
-		meta_txn_abort(txn);
+		state_read_end(s->svc->st, txn);
 	}
 	uint8_t *inos = rc == 0 ? malloc(depth ? 4 * depth : 1) : NULL;
 	if (rc == 0 && inos == NULL)
@@ -1453,7 +1453,7 @@ static bool dispatch_read(struct client_session *s, struct cl_request *req)
 		op_tool_get(s, req, txn, req->type == CLTOMA_FUSE_GETTRASHTIME ? &req->gettrashtime
 				  : req->type == CLTOMA_FUSE_GETSCLASS ? &req->getsclass
 				  : &req->geteattr);
-	meta_txn_abort(txn);
+	state_read_end(s->svc->st, txn);
 	return true;
 }
 

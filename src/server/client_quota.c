@@ -32,7 +32,7 @@ static void reply_quota(struct client_session *s, uint32_t msgid, uint32_t dir)
 	int rc = state_read(s->svc->st, &txn);
 	if (rc == 0) {
 		rc = meta_quota_report(state_store(s->svc->st), txn, dir, &q);
-		meta_txn_abort(txn);
+		state_read_end(s->svc->st, txn);
 	}
 	if (rc < 0) {
 		reply_status(s, msgid, proto_status_from_err(rc));
@@ -72,7 +72,7 @@ void client_quotacontrol(struct client_session *s, const struct cl_request *req)
 	int rc = state_read(s->svc->st, &txn);
 	if (rc == 0) {
 		rc = client_in_subtree(s, txn, dir) ? 0 : -MDS_ENOENT;
-		meta_txn_abort(txn);
+		state_read_end(s->svc->st, txn);
 	}
 	if (rc < 0) {
 		reply_status(s, req->msgid, proto_status_from_err(rc));

@@ -80,7 +80,7 @@ bool client_retry_begin(struct client_session *s, const struct cl_request *req,
 		return false;   /* apply still answers a re-send from the record */
 	int rc = meta_reqlog_find(state_store(s->svc->st), txn, s->reqid.session, m,
 				  s->reqid.hash, res);
-	meta_txn_abort(txn);
+	state_read_end(s->svc->st, txn);
 	if (rc < 0)
 		return false;
 	LOG_INFO("%s: session %u re-sent request %u (msgid %u): answered with its recorded result",

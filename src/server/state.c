@@ -2,8 +2,9 @@
  *
  * Single group (id 0) for now. The WAL's fdatasync runs on libuv's thread
  * pool, one at a time: proposals that arrive while it runs gather in the
- * next batch (group commit). Committed entries are applied in one LMDB
- * write transaction per run; replies go out after it commits.
+ * next batch (group commit). Committed entries are applied into one LMDB
+ * write transaction that spans runs for up to COMMIT_NS; replies go out
+ * after each run, and reads see the open transaction (state_read).
  */
 #include "server/state.h"
 
@@ -74,8 +75,15 @@ struct mds_state {
 	int space_state;            /* 0 ok, 1 only freeing commands, 2 none */
 	uint64_t refused_nospace;
 
-	/* The apply run in progress. */
+	/* The apply run in progress. Its write transaction stays open across
+	 * runs until it is COMMIT_MS old (or holds RUN_KEEP_MAX commands):
+	 * reads go through it meanwhile (state_read). */
 	MDB_txn *batch;
+	uint64_t batch_since;       /* uv_hrtime() when it began */
+	bool defer_commit;          /* the loop runs: commit_timer commits */
+	int commit_failed;          /* a commit failed: nothing more is applied */
+	uv_timer_t commit_timer;
+	uint64_t commits;
 	struct finished *fin;
 	size_t n_fin, cap_fin;
 	struct proposal **retry;
@@ -142,6 +150,10 @@ static uint64_t fsm_applied_index(void *arg)
 	struct mds_state *st = arg;
 	MDB_txn *txn;
 	uint64_t index = 0;
+	if (st->batch) {
+		meta_get_applied(&st->store, st->batch, &index);
+		return index;
+	}
 	if (meta_txn_read(&st->store, &txn) == 0) {
 		meta_get_applied(&st->store, txn, &index);
 		meta_txn_abort(txn);
@@ -153,9 +165,44 @@ static int fsm_apply_begin(void *arg)
 {
 	struct mds_state *st = arg;
 	st->lock_ev.n = 0;
+	if (st->commit_failed)
+		return st->commit_failed;
+	if (st->batch)          /* an earlier run's transaction goes on */
+		return 0;
 	st->n_run = 0;
 	bw_reset(&st->run_bytes);
+	st->batch_since = uv_hrtime();
 	return meta_txn_write(&st->store, &st->batch);
+}
+
+/* Commits the open write transaction (if any): what it holds is in the
+ * store for other processes and threads (a follower's copy, mdsctl) and
+ * survives a restart without replay. A failure stops applying: the log
+ * still holds every committed entry, a restart replays them. */
+static int batch_commit(struct mds_state *st)
+{
+	if (st->batch == NULL)
+		return 0;
+	if (st->defer_commit)
+		uv_timer_stop(&st->commit_timer);
+	int rc = meta_txn_commit(st->batch);
+	st->batch = NULL;
+	st->n_run = 0;
+	bw_reset(&st->run_bytes);
+	st->commits++;
+	if (rc < 0) {
+		LOG_ERR("metadata store commit failed: %s; nothing more is applied until a "
+			"restart replays the log", mds_strerror(rc));
+		st->commit_failed = rc;
+		if (!st->failed)
+			st->failed = rc;
+	}
+	return rc;
+}
+
+static void on_commit_timer(uv_timer_t *t)
+{
+	batch_commit(t->data);
 }
 
 /* Keeps a command of the run for a redo. */
@@ -283,23 +330,44 @@ static void proposal_free(struct proposal *p)
 	free(p);
 }
 
+/* The write transaction commits once it is COMMIT_NS old or holds
+ * RUN_KEEP_MAX commands (a redo applies them all again), or when nothing
+ * was applied for QUIET_MS (a node at rest has its store file current:
+ * mdsctl info and digest read it). Committing per run cost a third of a
+ * create's time (the same B-tree pages written again each run); the log,
+ * not LMDB, makes a change durable (store.h), so keeping the transaction
+ * open loses nothing. */
+#define COMMIT_NS (10 * 1000000ull)
+#define QUIET_MS 1
+#define RUN_KEEP_MAX 8192
+
 static int fsm_apply_end(void *arg, uint64_t last_index)
 {
 	struct mds_state *st = arg;
 	int rc = meta_set_applied(&st->store, st->batch, last_index);
-	if (rc == 0)
-		rc = meta_txn_commit(st->batch);
-	else
-		meta_txn_abort(st->batch);
-	st->batch = NULL;
 	if (rc < 0) {
+		meta_txn_abort(st->batch);
+		st->batch = NULL;
 		st->lock_ev.n = 0;
-		LOG_ERR("metadata store commit failed at index %llu: %s",
+		st->commit_failed = rc;
+		LOG_ERR("metadata store write failed at index %llu: %s",
 			(unsigned long long)last_index, mds_strerror(rc));
 		st->failed = rc;
 		return rc;
 	}
-	/* Only now is the change visible to reads: answer. */
+	uint64_t age = uv_hrtime() - st->batch_since;
+	if (!st->defer_commit || age >= COMMIT_NS || st->n_run >= RUN_KEEP_MAX) {
+		if ((rc = batch_commit(st)) < 0) {
+			st->lock_ev.n = 0;
+			return rc;
+		}
+	} else {
+		uint64_t left_ms = (COMMIT_NS - age) / 1000000 + 1;
+		uv_timer_start(&st->commit_timer, on_commit_timer,
+			       left_ms < QUIET_MS ? left_ms : QUIET_MS, 0);
+	}
+	/* The change is in the log of a majority and in the transaction
+	 * every read goes through (state_read): answer. */
 	for (size_t i = 0; i < st->n_fin; i++) {
 		struct proposal *p = st->fin[i].p;
 		p->done(p->ctx, &st->fin[i].res);
@@ -426,6 +494,9 @@ static int fsm_snapshot_install(void *arg, uint64_t last_index, uint64_t last_te
 	snprintf(file, sizeof(file), "%s/data.mdb", dir);
 	if (st->install_path == NULL)
 		return -MDS_EINVAL;
+	int crc = batch_commit(st);
+	if (crc < 0)
+		return crc;
 	meta_store_close(&st->store);
 	int rc = 0;
 	if (rename(st->install_path, file) < 0) {
@@ -457,7 +528,9 @@ static int fsm_checkpoint(void *arg)
 {
 	struct mds_state *st = arg;
 	uint64_t t0 = uv_hrtime();
-	int rc = meta_store_sync(&st->store);
+	int rc = batch_commit(st);
+	if (rc == 0)
+		rc = meta_store_sync(&st->store);
 	uint64_t ms = (uv_hrtime() - t0) / 1000000;
 	/* On the loop thread: a slow one delays heartbeats (an election
 	 * timeout is 150 ms by default). */
@@ -785,7 +858,8 @@ int state_propose(struct mds_state *st, struct meta_cmd *cmd, state_done_fn done
 		return st->failed == -MDS_ENOSPC ? -MDS_ENOSPC : -MDS_EIO;
 	int space = space_state(st);
 	if (space == 2 ? cmd->kind != MC_UNLINK && cmd->kind != MC_PURGE &&
-			 cmd->kind != MC_SESSION_CLOSE && cmd->kind != MC_LOCK_DROP_SESSION &&
+			 cmd->kind != MC_SESSION_CLOSE && cmd->kind != MC_SESSION_RELEASE &&
+			 cmd->kind != MC_LOCK_DROP_SESSION &&
 			 cmd->kind != MC_LOCK_CANCEL && cmd->kind != MC_LOCK_CANCEL_NODE
 		       : space == 1 && grows(cmd)) {
 		st->refused_nospace++;
@@ -1094,6 +1168,9 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	uv_check_start(&st->check, on_check);
 	uv_idle_init(loop, &st->apply_idle);
 	st->apply_idle.data = st;
+	uv_timer_init(loop, &st->commit_timer);
+	st->commit_timer.data = st;
+	st->defer_commit = true;
 	uv_timer_init(loop, &st->housekeeping);
 	st->housekeeping.data = st;
 	uv_timer_start(&st->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
@@ -1130,6 +1207,13 @@ void state_close(struct mds_state *st)
 	/* Let a sync in flight finish before the node goes. */
 	while (st->sync_running)
 		uv_run(st->loop, UV_RUN_ONCE);
+	if (st->batch && !st->commit_failed)
+		batch_commit(st);
+	else if (st->batch)
+		meta_txn_abort(st->batch);
+	st->batch = NULL;
+	st->defer_commit = false;
+	uv_close((uv_handle_t *)&st->commit_timer, NULL);
 	if (!st->failed)
 		cons_node_flush(st->node);
 	cons_group_close(st->group);
@@ -1148,7 +1232,17 @@ void state_close(struct mds_state *st)
 
 int state_read(struct mds_state *st, MDB_txn **txn)
 {
+	if (st->batch) {
+		*txn = st->batch;
+		return 0;
+	}
 	return meta_txn_read(&st->store, txn);
+}
+
+void state_read_end(struct mds_state *st, MDB_txn *txn)
+{
+	if (txn != st->batch)
+		meta_txn_abort(txn);
 }
 
 struct meta_store *state_store(struct mds_state *st)

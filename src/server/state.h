@@ -3,14 +3,19 @@
  * Every mutation a session asks for goes through state_propose(): the
  * command gets its HLC stamp (and, where it creates something, its new
  * inode or session number) here, before it is proposed, so apply stays
- * deterministic. It is appended to the Raft log, committed, applied on
- * every replica by meta_apply() in one LMDB transaction per batch, and
- * only then, after that transaction committed, is `done` called: a reply
- * built in `done` can never show a change that is not durable, and a read
- * started after it sees the change.
+ * deterministic. It is appended to the Raft log, committed (durable in
+ * the log of a majority), applied on every replica by meta_apply(), and
+ * only then is `done` called: a reply built in `done` can never show a
+ * change that is not durable, and a read started after it sees the change.
+ * Applied commands gather in one LMDB write transaction that commits when
+ * it is 10 ms old, or once nothing was applied for a millisecond (the log
+ * makes them durable, not LMDB: a restart replays what the store lacks),
+ * so a busy node writes its hot B-tree pages once per 10 ms instead of
+ * once per batch, and the store file of a node at rest is current.
  *
- * Reads open a read transaction with state_read() and never wait for the
- * log (they see every change whose reply was sent).
+ * Reads go through state_read(): that open write transaction while there
+ * is one, else a read transaction. They never wait for the log and see
+ * every change whose reply was sent.
  */
 #ifndef MDS_SERVER_STATE_H
 #define MDS_SERVER_STATE_H
@@ -149,7 +154,12 @@ struct cons_group *state_group(struct mds_state *st);
 uint64_t state_node_id(const struct mds_state *st);
 const char *state_self_address(const struct mds_state *st);
 
+/* A view of the store with every applied change: the apply write
+ * transaction while one is open, else a new read transaction. Use it
+ * within one callback (it ends at the next apply) and end it with
+ * state_read_end(), never meta_txn_abort(). */
 int state_read(struct mds_state *st, MDB_txn **txn);
+void state_read_end(struct mds_state *st, MDB_txn *txn);
 struct meta_store *state_store(struct mds_state *st);
 uint64_t state_metaid(const struct mds_state *st);
 /* This node leads and may serve (see state_on_role). */

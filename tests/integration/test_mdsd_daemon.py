@@ -5,6 +5,7 @@ different mechanism: change logs replayed with -a), so they run on mdsd
 only.
 """
 
+import json
 import os
 import signal
 import socket
@@ -219,3 +220,38 @@ def test_session_of_a_vanished_mount_expires_and_releases_its_files(harness, mas
     assert int(info["inodes"]) == inodes_held - 1, "its sustained file was not released"
     assert os.listdir(keeper.path) == []               # the other mount is fine
     assert "had no connection for 60 s" in master.proc.log_tail(300)
+
+
+@MDSD
+@pytest.mark.deadline(240)
+def test_closing_a_session_that_holds_many_files_frees_them_all(master, mount_factory):
+    # mds only: mds releases a closing session's files in pieces of 512
+    # (MC_SESSION_RELEASE, then MC_SESSION_CLOSE), so that no single
+    # command holds the node; how the close is split is mds's own. (The
+    # differential view, that a bench run leaves nothing behind on either
+    # master, is test_bench.py's.)
+    from mfsharness.mdscluster import mdsctl_binary
+    mnt = mount_factory(master).path
+    subprocess.run(["mfssettrashtime", "0", str(mnt)], check=True, capture_output=True)
+    before = mdsctl_info(master.data_path)
+    # One bench session creates 1,300 files (CREATE opens them for it)
+    # and unlinks them: they stay, sustained, until the session closes,
+    # which the bench does last (three pieces, then the close).
+    argv = [str(mdsctl_binary()), "bench", "-j", "-m",
+            f"{master.client_host}:{master.client_port}", "-s", "1", "-u", "1300",
+            "-d", "30", "unlink"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    (run,) = json.loads(r.stdout)["runs"]
+    assert run["errors"] == 0, run["first_error"]
+    assert run["ops_by_type"]["unlink"]["count"] == 1300
+    end = time.time() + 30
+    while time.time() < end:
+        info = mdsctl_info(master.data_path)
+        if info["sessions"] == before["sessions"] and info["inodes"] == before["inodes"]:
+            break
+        time.sleep(0.5)
+    assert info["sessions"] == before["sessions"], "the bench session was not closed"
+    assert info["inodes"] == before["inodes"], \
+        f"{int(info['inodes']) - int(before['inodes'])} of its files were not freed"
+    assert "failed" not in master.proc.log_tail(300)

@@ -196,6 +196,63 @@ static void test_closing_session_deletes_its_sustained_files(void **state)
 	assert_false(fx_exists(f, ino));
 }
 
+static bool fx_session_exists(struct fx *f, uint32_t id)
+{
+	MDB_txn *txn;
+	MDB_val v;
+	assert_int_equal(meta_txn_read(&f->s, &txn), 0);
+	int rc = meta_session_get(&f->s, txn, id, &v);
+	meta_txn_abort(txn);
+	assert_true(rc == 0 || rc == -MDS_ENOENT);
+	return rc == 0;
+}
+
+static void test_a_session_releases_its_files_in_pieces_of_the_size_asked(void **state)
+{
+	struct fx *f = *state;
+	struct meta_cmd st = {.kind = MC_SETTRASHTIME, .creds = ROOT, .ino = 1, .value = 0};
+	fx_run(f, &st);
+	uint8_t rec[] = "r";
+	struct meta_cmd so = {.kind = MC_SESSION_OPEN, .session = 4, .data = {rec, 1}};
+	fx_run(f, &so);
+	uint32_t ino[5];
+	for (unsigned i = 0; i < 5; i++) {
+		char name[4] = {'f', (char)('0' + i), 0, 0};
+		ino[i] = fx_mkfile(f, 1, name);
+		struct meta_cmd op = {.kind = MC_OPEN, .creds = ROOT, .session = 4,
+				      .ino = ino[i], .flags = OPEN_READ};
+		assert_int_equal(fx_run(f, &op).err, 0);
+		assert_int_equal(fx_unlink(f, &ROOT, 1, name, false), 0);
+	}
+	struct meta_cmd rel = {.kind = MC_SESSION_RELEASE, .session = 4, .value = 2};
+	struct meta_result r = fx_run(f, &rel);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.changed, 2);
+	assert_true(r.more);
+	/* The lowest inode numbers went first; the session is still there. */
+	assert_false(fx_exists(f, ino[0]));
+	assert_false(fx_exists(f, ino[1]));
+	assert_true(fx_exists(f, ino[2]));
+	assert_true(fx_session_exists(f, 4));
+	r = fx_run(f, &rel);
+	assert_int_equal(r.changed, 2);
+	assert_true(r.more);
+	r = fx_run(f, &rel);
+	assert_int_equal(r.changed, 1);
+	assert_false(r.more);
+	assert_false(fx_exists(f, ino[4]));
+	r = fx_run(f, &rel);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.changed, 0);
+	assert_false(r.more);
+	struct meta_cmd close = {.kind = MC_SESSION_CLOSE, .session = 4};
+	assert_int_equal(fx_run(f, &close).err, 0);
+	assert_false(fx_session_exists(f, 4));
+	/* A piece of no files is a caller's mistake. */
+	rel.value = 0;
+	assert_int_equal(fx_run(f, &rel).err, -MDS_EINVAL);
+}
+
 static void test_rmdir_of_non_empty_directory_is_enotempty(void **state)
 {
 	struct fx *f = *state;
@@ -1786,6 +1843,7 @@ int main(void)
 		T(test_unlink_with_trashtime_keeps_file_in_trash_with_its_path),
 		T(test_unlinked_open_file_is_sustained_until_session_lets_go),
 		T(test_closing_session_deletes_its_sustained_files),
+		T(test_a_session_releases_its_files_in_pieces_of_the_size_asked),
 		T(test_rmdir_of_non_empty_directory_is_enotempty),
 		T(test_unlink_of_directory_is_eperm_rmdir_of_file_enotdir),
 		T(test_hard_links_count_names),

@@ -431,6 +431,19 @@ class MdsNode:
             self.last_status_error = f"not JSON: {r.stdout[:300]!r}"
             return None
 
+    def store_applied(self):
+        """The applied index in the store file (`mdsctl info`): mdsd
+        commits its store up to 10 ms after applying (1 ms once idle),
+        so it can trail the index `status` reports."""
+        r = _run([mdsctl_binary(), "info", self.data_path], 60)
+        if r.returncode != 0:
+            raise HarnessError(f"mdsctl info {self.data_path} failed "
+                               f"({r.returncode}): {r.stderr.strip()}")
+        for line in r.stdout.splitlines():
+            if line.startswith("applied index "):
+                return int(line.rsplit(" ", 1)[1])
+        raise HarnessError(f"mdsctl info {self.data_path}: no applied index")
+
     def digest(self):
         r = _run([mdsctl_binary(), "digest", self.data_path], 120)
         if r.returncode != 0:
@@ -734,6 +747,10 @@ class MdsCluster(Master):
         while True:
             before = self.wait_converged(max(1, deadline - time.monotonic()),
                                          nodes)
+            for n in nodes:     # the store files hold what was applied
+                wait_for(lambda: n.store_applied() >= before[n.id]["applied"],
+                         10, f"node {n.id}'s store file at applied index "
+                         f"{before[n.id]['applied']}")
             digests = {n.id: n.digest() for n in nodes}
             after = self.statuses(nodes)
             if all(after.get(i) and after[i].get("applied") == before[i]["applied"]
