@@ -8,7 +8,7 @@
  * only then is `done` called: a reply built in `done` can never show a
  * change that is not durable, and a read started after it sees the change.
  * Applied commands gather in one LMDB write transaction that commits when
- * it is 10 ms old, or once nothing was applied for a millisecond (the log
+ * it is 10 ms old, or once nothing was applied for 5 ms (the log
  * makes them durable, not LMDB: a restart replays what the store lacks),
  * so a busy node writes its hot B-tree pages once per 10 ms instead of
  * once per batch, and the store file of a node at rest is current.

@@ -190,6 +190,16 @@ def mdsctl_info(data_path):
     return dict(line.rsplit(" ", 1) for line in r.stdout.splitlines())
 
 
+def info_when(master, pred, what, timeout=10):
+    end = time.time() + timeout
+    while True:
+        info = mdsctl_info(master.data_path)
+        if pred(info):
+            return info
+        assert time.time() < end, f"mdsctl info never showed {what}: {info}"
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("master_kind", ["mdsd"], indirect=True)
 @pytest.mark.deadline(240)
 def test_session_of_a_vanished_mount_expires_and_releases_its_files(harness, master_kind,
@@ -200,10 +210,14 @@ def test_session_of_a_vanished_mount_expires_and_releases_its_files(harness, mas
     keeper = mount_factory(master)
     gone = mount_factory(master)
     subprocess.run(["mfssettrashtime", "0", str(gone.path)], check=True, capture_output=True)
+    # mdsctl info reads the store file, which mdsd commits up to 10 ms
+    # after applying: poll.
+    info_when(master, lambda i: i["sessions"] == "2", "both sessions")
+    inodes_before = int(mdsctl_info(master.data_path)["inodes"])
     fd = os.open(gone.path / "held", os.O_CREAT | os.O_RDWR, 0o644)
     os.unlink(gone.path / "held")                      # now sustained: open, no name
-    assert mdsctl_info(master.data_path)["sessions"] == "2"
-    inodes_held = int(mdsctl_info(master.data_path)["inodes"])
+    info_when(master, lambda i: int(i["inodes"]) == inodes_before + 1, "the held file")
+    inodes_held = inodes_before + 1
     # Closing sends nothing to the master (it learns from the next
     # SUSTAINED_INODES list, every 60 s), so the session still holds it.
     os.close(fd)
@@ -233,7 +247,7 @@ def test_closing_a_session_that_holds_many_files_frees_them_all(master, mount_fa
     from mfsharness.mdscluster import mdsctl_binary
     mnt = mount_factory(master).path
     subprocess.run(["mfssettrashtime", "0", str(mnt)], check=True, capture_output=True)
-    before = mdsctl_info(master.data_path)
+    before = info_when(master, lambda i: i["sessions"] == "1", "the mount's session")
     # One bench session creates 1,300 files (CREATE opens them for it)
     # and unlinks them: they stay, sustained, until the session closes,
     # which the bench does last (three pieces, then the close).

@@ -433,7 +433,7 @@ class MdsNode:
 
     def store_applied(self):
         """The applied index in the store file (`mdsctl info`): mdsd
-        commits its store up to 10 ms after applying (1 ms once idle),
+        commits its store up to 10 ms after applying (5 ms once idle),
         so it can trail the index `status` reports."""
         r = _run([mdsctl_binary(), "info", self.data_path], 60)
         if r.returncode != 0:
