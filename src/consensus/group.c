@@ -572,6 +572,11 @@ int cons_group_receive(struct cons_group *g, uint64_t from_id, struct raft_messa
 	return 0;
 }
 
+void cons_group_fail(struct cons_group *g, int err, const char *what)
+{
+	cons_grp_fail(g, err, what);
+}
+
 void cons_group_status(struct cons_group *g, struct cons_status *out)
 {
 	struct raft *r = &g->raft;

@@ -327,6 +327,12 @@ int cons_group_install(struct cons_group *g, uint64_t from_id, const struct raft
  * that follower is passed on again. */
 void cons_group_snapshot_sent(struct cons_group *g, uint64_t to_id, int status);
 
+/* The state machine failed outside its callbacks (e.g. a deferred commit
+ * of what apply() wrote): the group stops as after a failed apply. It
+ * steps nothing more, so a leader's followers elect another, until it is
+ * reopened (and replays from fsm.applied_index()). */
+void cons_group_fail(struct cons_group *g, int err, const char *what);
+
 void cons_group_status(struct cons_group *g, struct cons_status *out);
 
 uint32_t cons_group_id(const struct cons_group *g);

@@ -76,14 +76,13 @@ struct mds_state {
 	uint64_t refused_nospace;
 
 	/* The apply run in progress. Its write transaction stays open across
-	 * runs until it is COMMIT_MS old (or holds RUN_KEEP_MAX commands):
+	 * runs until fsm_apply_end() or commit_timer commits it (COMMIT_NS):
 	 * reads go through it meanwhile (state_read). */
 	MDB_txn *batch;
 	uint64_t batch_since;       /* uv_hrtime() when it began */
 	bool defer_commit;          /* the loop runs: commit_timer commits */
 	int commit_failed;          /* a commit failed: nothing more is applied */
 	uv_timer_t commit_timer;
-	uint64_t commits;
 	struct finished *fin;
 	size_t n_fin, cap_fin;
 	struct proposal **retry;
@@ -175,6 +174,19 @@ static int fsm_apply_begin(void *arg)
 	return meta_txn_write(&st->store, &st->batch);
 }
 
+/* The store lost applied changes (a failed commit): no more writes, the
+ * group stops (a leader's followers elect another: it heartbeats no more)
+ * and check_role() stops serving: reads here would miss what was already
+ * answered. The log still holds every committed entry; a restart replays
+ * them. */
+static void fail_storage(struct mds_state *st, int rc)
+{
+	st->commit_failed = rc;
+	if (!st->failed)
+		st->failed = rc;
+	cons_group_fail(st->group, rc, "the metadata store failed");
+}
+
 /* Commits the open write transaction (if any): what it holds is in the
  * store for other processes and threads (a follower's copy, mdsctl) and
  * survives a restart without replay. A failure stops applying: the log
@@ -189,20 +201,21 @@ static int batch_commit(struct mds_state *st)
 	st->batch = NULL;
 	st->n_run = 0;
 	bw_reset(&st->run_bytes);
-	st->commits++;
 	if (rc < 0) {
 		LOG_ERR("metadata store commit failed: %s; nothing more is applied until a "
 			"restart replays the log", mds_strerror(rc));
-		st->commit_failed = rc;
-		if (!st->failed)
-			st->failed = rc;
+		fail_storage(st, rc);
 	}
 	return rc;
 }
 
+static void check_role(struct mds_state *st);
+
 static void on_commit_timer(uv_timer_t *t)
 {
-	batch_commit(t->data);
+	struct mds_state *st = t->data;
+	if (batch_commit(st) < 0)
+		check_role(st);
 }
 
 /* Keeps a command of the run for a redo. */
@@ -351,10 +364,9 @@ static int fsm_apply_end(void *arg, uint64_t last_index)
 		meta_txn_abort(st->batch);
 		st->batch = NULL;
 		st->lock_ev.n = 0;
-		st->commit_failed = rc;
 		LOG_ERR("metadata store write failed at index %llu: %s",
 			(unsigned long long)last_index, mds_strerror(rc));
-		st->failed = rc;
+		fail_storage(st, rc);
 		return rc;
 	}
 	uint64_t age = uv_hrtime() - st->batch_since;
@@ -449,8 +461,6 @@ static void fsm_lost(void *arg, void *ctx)
 	p->done(p->ctx, &res);
 	proposal_free(p);
 }
-
-static void check_role(struct mds_state *st);
 
 static void fsm_barrier_done(void *arg, void *ctx)
 {
@@ -554,6 +564,12 @@ static int propose_init(struct mds_state *st, state_done_fn done, void *ctx);
  * system (a cluster just bootstrapped) creates it. */
 static void check_role(struct mds_state *st)
 {
+	if (st->commit_failed && st->ready) {
+		st->ready = false;
+		LOG_ERR("stopped serving: the metadata store failed");
+		if (st->on_role)
+			st->on_role(st->on_role_arg, false);
+	}
 	if (st->closing || st->failed)
 		return;
 	struct cons_status s;
@@ -1209,11 +1225,7 @@ void state_close(struct mds_state *st)
 	/* Let a sync in flight finish before the node goes. */
 	while (st->sync_running)
 		uv_run(st->loop, UV_RUN_ONCE);
-	if (st->batch && !st->commit_failed)
-		batch_commit(st);
-	else if (st->batch)
-		meta_txn_abort(st->batch);
-	st->batch = NULL;
+	batch_commit(st);      /* (none is open after a failed one) */
 	st->defer_commit = false;
 	uv_close((uv_handle_t *)&st->commit_timer, NULL);
 	if (!st->failed)

@@ -386,16 +386,23 @@ static void test_cluster_elects_one_leader_and_replicates_in_order(void **state)
 	cluster_free(&c);
 }
 
+/* A leader elected, and values 0..n-1 applied everywhere through it. */
+static struct tnode *leader_with_values(struct cluster *c, uint64_t n, uint64_t *last)
+{
+	struct tnode *l = await_leader(c, NULL, 2000);
+	for (uint64_t v = 0; v < n; v++)
+		CHECK_OK(propose_value(l->g, v, NULL, last));
+	await_applied(c, *last, 1000);
+	return l;
+}
+
 static void test_cluster_elects_a_new_leader_when_the_leader_stops(void **state)
 {
 	(void)state;
 	struct cluster c;
 	cluster_init(&c);
-	struct tnode *old = await_leader(&c, NULL, 2000);
 	uint64_t last = 0;
-	for (uint64_t v = 0; v < 20; v++)
-		CHECK_OK(propose_value(old->g, v, NULL, &last));
-	await_applied(&c, last, 1000);
+	struct tnode *old = leader_with_values(&c, 20, &last);
 
 	/* The leader stops: no ticks, no messages in or out. */
 	old->up = false;
@@ -422,6 +429,29 @@ static void test_cluster_elects_a_new_leader_when_the_leader_stops(void **state)
 	cluster_free(&c);
 }
 
+
+static void test_a_leader_whose_state_machine_failed_stops_and_another_is_elected(void **state)
+{
+	(void)state;
+	struct cluster c;
+	cluster_init(&c);
+	uint64_t last = 0;
+	struct tnode *old = leader_with_values(&c, 10, &last);
+
+	/* Its store lost a commit: the group stops, still up on the network. */
+	cons_group_fail(old->g, -MDS_EIO, "test");
+	assert_int_equal(status_of(old->g).failed, -MDS_EIO);
+	assert_int_not_equal(propose_value(old->g, 99, NULL, &last), 0);
+	/* It heartbeats no more, so the others elect a leader. */
+	struct tnode *l = await_leader(&c, old, 3000);
+	assert_ptr_not_equal(l, old);
+	assert_true(status_of(l->g).term > status_of(old->g).term);
+	for (uint64_t v = 10; v < 20; v++)
+		CHECK_OK(propose_value(l->g, v, NULL, &last));
+	old->up = false;     /* (a stopped group is not caught up: reopened in mdsd) */
+	await_applied(&c, last, 1000);
+	cluster_free(&c);
+}
 
 static void test_partitioned_leader_cannot_commit_and_logs_converge_after_heal(void **state)
 {
@@ -623,6 +653,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fsm_ahead_of_an_empty_log_is_ecorrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_elects_one_leader_and_replicates_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_elects_a_new_leader_when_the_leader_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_leader_whose_state_machine_failed_stops_and_another_is_elected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partitioned_leader_cannot_commit_and_logs_converge_after_heal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restarted_follower_keeps_its_term_and_vote_and_catches_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_keeps_entries_for_a_live_follower_only, setup, teardown),
