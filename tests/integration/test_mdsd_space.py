@@ -28,6 +28,16 @@ def small_disk(harness):
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+def fill_disk(disk, leave):
+    """Fills the tmpfs at `disk` behind mdsd's back, to `leave` bytes free;
+    returns the filler file (unlink it to give the space back)."""
+    filler = disk / "filler"
+    st = os.statvfs(disk)
+    subprocess.run(["fallocate", "-l", str(st.f_bavail * st.f_frsize - leave), str(filler)],
+                   check=True)
+    return filler
+
+
 def wait_until(what, fn, timeout=10.0):
     end = time.time() + timeout
     while True:
@@ -53,11 +63,7 @@ def test_full_disk_refuses_changes_but_keeps_reads_and_data(harness, master_kind
     for i in range(50):
         (mnt / f"d{i}").mkdir()
         made.append(f"d{i}")
-    filler = small_disk / "filler"
-    st = os.statvfs(small_disk)
-    leave = 16 << 20    # below the 32 MiB reserve
-    subprocess.run(["fallocate", "-l", str(st.f_bavail * st.f_frsize - leave), str(filler)],
-                   check=True)
+    filler = fill_disk(small_disk, 16 << 20)    # below the 32 MiB reserve
     time.sleep(0.5)
     with pytest.raises(OSError) as e:
         (mnt / "refused").mkdir()
@@ -132,11 +138,7 @@ def test_a_store_commit_that_fails_loses_nothing_acknowledged(harness, master_ki
     master = MdsdMaster(harness, extra_config={
         "DATA_PATH": data, "MDS_DISK_RESERVE": 0, "MDS_LMDB_MAP_SIZE": 64 << 20}).start()
     mnt = mount_factory(master).path
-    filler = small_disk / "filler"
-    st = os.statvfs(small_disk)
-    leave = 2 << 20     # room for some hundreds of files, acknowledged, first
-    subprocess.run(["fallocate", "-l", str(st.f_bavail * st.f_frsize - leave), str(filler)],
-                   check=True)
+    filler = fill_disk(small_disk, 2 << 20)     # room for some hundreds of files first
     acknowledged = []
     value = b"v" * 3000
     deadline = time.time() + 60
