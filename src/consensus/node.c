@@ -54,6 +54,7 @@ void cons_options_default(struct cons_options *o)
 		.pre_vote = true,
 		.snapshot_threshold = CONS_DEFAULT_SNAPSHOT_THRESHOLD,
 		.snapshot_trailing = CONS_DEFAULT_SNAPSHOT_TRAILING,
+		.wal = {.zero_ahead = WAL_DEFAULT_ZERO_AHEAD},
 	};
 }
 

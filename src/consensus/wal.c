@@ -5,7 +5,10 @@
  * Segments. Each open and each rotation starts a new segment, created
  * whole (header written and fsynced under a temporary name, renamed, the
  * directory fsynced), so a segment file always has a good header and its
- * batches are never split. The first batch of every segment begins with a
+ * batches are never split. With zero_ahead, the syncer writes zeros past
+ * the last batch before the file needs them; the segment before is cut
+ * back to its last batch (and that made durable) before the next one is
+ * created, so only the last segment ever ends in zeros. The first batch of every segment begins with a
  * GROUP_STATE record per group (term, vote, mark, last index): the state
  * left by all earlier segments. Thanks to it a segment is no longer needed
  * once none of its entries is live: terms, votes and marks in it are
@@ -82,7 +85,9 @@ struct wal {
 	uint64_t next_segno;
 	/* The current segment: the syncer's alone. */
 	int fd;
-	uint64_t seg_bytes;
+	uint64_t seg_bytes;      /* its batches end here */
+	uint64_t zeroed;         /* the file is written (batches, zeros) up to here */
+	bool zero_stopped;       /* writing zeros ahead failed in this segment */
 };
 
 static void seg_name(char *buf, uint64_t no, bool tmp)
@@ -307,6 +312,14 @@ static int cut_segment(struct wal *w, const char *name, size_t at)
 	return rc;
 }
 
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /* Applies the records of the checked batch at p. */
 static int replay_batch(struct wal *w, const char *name, size_t off, const uint8_t *p,
 			size_t total, uint64_t pos)
@@ -381,6 +394,18 @@ static int replay_segment(struct wal *w, size_t i, uint64_t *pos)
 			(*pos)++;
 			off += total;
 			continue;
+		}
+		if (last && all_zero(buf + off, size - off)) {
+			/* Nothing of a batch is here: zeros written ahead, or a
+			 * file extended by a crash. */
+			rc = cut_segment(w, name, off);
+			if (rc) {
+				LOG_ERR("wal: cannot cut %s/%s: %s", w->dir, name, mds_strerror(rc));
+				goto out;
+			}
+			LOG_DEBUG("wal: %s/%s: cut %zu zero bytes after the last batch", w->dir,
+				  name, size - off);
+			break;
 		}
 		if (!last) {
 			LOG_ERR("wal: %s/%s: damaged batch at offset %zu (%s) in a segment that is "
@@ -669,17 +694,16 @@ static int segment_create(struct wal *w, uint64_t first_pos)
 
 	if (rc)
 		return rc;
+	/* Only the last segment may end in zeros (recovery refuses damage in
+	 * any other): cut the current one to its batches, durably, first. */
+	if (w->fd >= 0 && (w->zeroed > w->seg_bytes || w->zero_stopped) &&
+	    (ftruncate(w->fd, (off_t)w->seg_bytes) < 0 || fdatasync(w->fd) < 0))
+		return errno_err();
 	seg_name(name, no, false);
 	seg_name(tmp, no, true);
 	int fd = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno_err();
-	if (w->opt.prealloc &&
-	    fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)w->opt.segment_size) < 0 &&
-	    errno != EOPNOTSUPP) {
-		rc = errno_err();
-		goto fail;
-	}
 	wal_fmt_seg_header(hdr, no, first_pos);
 	if ((rc = pwrite_all(fd, hdr, sizeof(hdr), 0)) != 0)
 		goto fail;
@@ -705,11 +729,42 @@ static int segment_create(struct wal *w, uint64_t first_pos)
 		close(w->fd);
 	w->fd = fd;
 	w->seg_bytes = WAL_SEG_HDR_LEN;
+	w->zeroed = WAL_SEG_HDR_LEN;
+	w->zero_stopped = false;
 	return 0;
 fail:
 	close(fd);
 	unlinkat(w->dirfd, tmp, 0);
 	return rc;
+}
+
+/* Before a batch that ends at end is written: once it would reach past
+ * the zeros written so far, writes zeros from there to zero_ahead bytes
+ * past it (not past the segment's size), for the batch's fdatasync to
+ * make durable. A failure only stops this for the segment: the batch
+ * write that follows tells whether the disk is really in trouble. */
+static void write_zeros_ahead(struct wal *w, uint64_t end)
+{
+	static const uint8_t zeros[64 << 10];
+
+	if (w->opt.zero_ahead == 0 || w->zero_stopped || end <= w->zeroed)
+		return;
+	uint64_t to = (end + w->opt.zero_ahead + 4095) & ~(uint64_t)4095;
+	if (to > w->opt.segment_size)
+		to = w->opt.segment_size;
+	for (uint64_t off = end; off < to;) {
+		size_t n = to - off < sizeof(zeros) ? (size_t)(to - off) : sizeof(zeros);
+		int rc = pwrite_all(w->fd, zeros, n, off);
+		if (rc) {
+			LOG_WARN("wal: %s: cannot write zeros ahead of the log: %s; the segment "
+				 "grows with each batch", w->dir, mds_strerror(rc));
+			w->zero_stopped = true;
+			w->zeroed = off > w->zeroed ? off : w->zeroed;
+			return;
+		}
+		off += n;
+		w->zeroed = off;
+	}
 }
 
 /* The lowest position any group still needs, now that batches up to
@@ -814,8 +869,10 @@ int wal_sync(struct wal *w, uint64_t *durable)
 	if (rc == 0) {
 		io = WAL_IO_WRITE;
 		rc = fault(w, io);
-		if (rc == 0)
+		if (rc == 0) {
+			write_zeros_ahead(w, w->seg_bytes + batch.len);
 			rc = pwrite_all(w->fd, batch.data, batch.len, w->seg_bytes);
+		}
 	}
 	if (rc == 0) {
 		io = WAL_IO_SYNC;
@@ -823,8 +880,11 @@ int wal_sync(struct wal *w, uint64_t *durable)
 		if (rc == 0 && fdatasync(w->fd) < 0)
 			rc = errno_err();
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		w->seg_bytes += batch.len;
+		if (w->zeroed < w->seg_bytes)
+			w->zeroed = w->seg_bytes;
+	}
 
 	pthread_mutex_lock(&w->mu);
 	w->spare = batch;

@@ -14,7 +14,9 @@
  *   wal_sync() was in flight, whole or not at all; never part of a batch.
  * - A torn or damaged tail (the last batch of the last segment, with only
  *   zeros or garbage after it) is cut on open: the file is truncated to the
- *   last good batch and a warning says how many bytes were dropped.
+ *   last good batch and a warning says how many bytes were dropped (only
+ *   zeros there: nothing of a batch reached the disk, or they were written
+ *   ahead (zero_ahead); the file is cut without a warning).
  *   Damage followed by a good later batch, or in any segment but the last,
  *   is never cut: wal_open() fails with -MDS_ECORRUPT for the operator.
  *   Damage inside the last batch cannot be told from a torn write, so that
@@ -75,6 +77,7 @@ enum wal_entry_type {
 #define WAL_MAX_PAYLOAD ((size_t)64 << 20)
 #define WAL_MAX_BATCH ((size_t)1 << 30)
 #define WAL_DEFAULT_SEGMENT_SIZE ((uint64_t)64 << 20)
+#define WAL_DEFAULT_ZERO_AHEAD ((uint64_t)1 << 20)
 
 /* One record to append. Which fields count depends on kind:
  *   ENTRY          index, term, type, data/len
@@ -100,12 +103,19 @@ struct wal_record {
 enum wal_io {
 	WAL_IO_WRITE = 1,   /* the batch write */
 	WAL_IO_SYNC,        /* the batch fdatasync */
-	WAL_IO_CREATE,      /* creating a segment (write, fsync, rename) */
+	WAL_IO_CREATE,      /* creating a segment (cutting the one before to its
+	                       last batch, write, fsync, rename) */
 };
 
 struct wal_options {
 	uint64_t segment_size;  /* start a new segment past this; 0: 64 MiB */
-	bool prealloc;          /* fallocate new segments to segment_size */
+	/* Write zeros this many bytes ahead of the last batch (in the batch's
+	 * own write and fdatasync, once per zero_ahead bytes of log), so that
+	 * most batches overwrite blocks already on disk and their fdatasync
+	 * need not write the inode too; 0: every batch grows the file. A
+	 * segment is cut to its last batch before the next one starts, and
+	 * recovery cuts the zeros after the last segment's last batch quietly. */
+	uint64_t zero_ahead;
 	/* Tests only (NULL in production): called on the syncing thread,
 	 * without any WAL lock held, before each I/O step of wal_sync; a
 	 * negative return fails that step with that error. */

@@ -29,6 +29,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "consensus/wal.h"
+#include "consensus/wal_format.h"
 
 /* ---- fixtures ---- */
 
@@ -658,14 +659,16 @@ static void test_garbage_or_zeros_after_the_last_batch_are_cut(void **state)
 	uint8_t *buf = calloc(1, len + 4096);
 	memcpy(buf, pristine, len);
 
-	/* Zeros, as a preallocated or extended file shows after a crash. */
+	/* Zeros, as zeros written ahead or a file extended by a crash leave:
+	 * nothing of a batch is there, so the cut needs no warning. */
 	write_all(seg, buf, len + 4096);
+	logs.warns = 0;
 	w = open_wal(NULL);
 	take_snap(w, &got);
 	expect_snap(&s2, &got);
 	wal_close(w);
 	assert_int_equal(file_size(seg), end2);
-	assert_int_equal(logs.dropped, 4096);
+	assert_int_equal(logs.warns, 0);
 
 	/* Random garbage, with a copy of a real batch header in it that is
 	 * not the next position. */
@@ -683,29 +686,83 @@ static void test_garbage_or_zeros_after_the_last_batch_are_cut(void **state)
 	free(pristine);
 }
 
-static void test_preallocated_segments_recover_like_plain_ones(void **state)
+/* Sizes of the segment files, oldest first; returns how many. */
+static size_t segment_sizes(size_t *out, size_t cap)
+{
+	char seg[160];
+	size_t n = 0;
+	for (uint64_t no = 1; n < cap; no++) {
+		seg_path(seg, sizeof(seg), no);
+		if (access(seg, F_OK) != 0)
+			break;
+		out[n++] = file_size(seg);
+	}
+	return n;
+}
+
+static void test_zeros_written_ahead_stay_only_in_the_last_segment(void **state)
 {
 	(void)state;
-	struct wal_options opt = {.segment_size = 1 << 20, .prealloc = true};
+	struct wal_options opt = {.segment_size = 64 << 10, .zero_ahead = 16 << 10};
+	struct wal_stats ws;
+	size_t sizes[64], n;
 	char seg[160];
+
 	struct wal *w = open_wal(&opt);
 	append_entries(w, 1, 1, 10, 1);
 	sync_ok(w);
+	wal_stats(w, &ws);
+	size_t end = WAL_SEG_HDR_LEN + ws.bytes_written;
 	seg_path(seg, sizeof(seg), 1);
-	size_t end1 = file_size(seg);
-	append_entries(w, 1, 11, 10, 1);
-	sync_ok(w);
-	size_t end2 = file_size(seg);
-	wal_close(w);
-	struct stat st;
-	assert_int_equal(stat(seg, &st), 0);
-	assert_true((size_t)st.st_blocks * 512 >= (1 << 20)); /* space reserved */
+	/* Zeros reach at least zero_ahead past the batch, to a block edge. */
+	assert_true(file_size(seg) >= end + (16 << 10));
+	assert_int_equal(file_size(seg) % 4096, 0);
+	uint8_t *buf = read_all(seg, &n);
+	for (size_t i = end; i < n; i++)
+		assert_int_equal(buf[i], 0);
+	free(buf);
 
-	/* Torn inside the second batch: cut back to the first. */
-	assert_int_equal(truncate(seg, (off_t)(end1 + (end2 - end1) / 2)), 0);
+	/* Enough batches for several rotations: every segment but the last
+	 * is cut back to its batches, or reopening would refuse it. */
+	uint64_t next = 11;
+	while (segment_sizes(sizes, 64) < 4) {
+		append_entries(w, 1, next, 50, 1);
+		next += 50;
+		sync_ok(w);
+	}
+	wal_close(w);
+	n = segment_sizes(sizes, 64);
+	assert_true(sizes[n - 1] % 4096 == 0);   /* the last one still has zeros */
+	logs.warns = 0;
 	w = open_wal(&opt);
-	expect_state(w, 1, 0, 0, 0, 10);
-	expect_entries(w, 1, 1, 10);
+	assert_int_equal(logs.warns, 0);
+	expect_state(w, 1, 0, 0, 0, next - 1);
+	expect_entries(w, 1, 1, next - 1);
+	/* Recovery cut the last segment's zeros. */
+	size_t before = sizes[n - 1];
+	segment_sizes(sizes, 64);
+	assert_true(sizes[n - 1] < before);
+
+	/* A batch torn with zeros after it: the torn part is dropped with a
+	 * warning, the zeros with it. */
+	append_entries(w, 1, next, 5, 1);
+	sync_ok(w);
+	wal_stats(w, &ws);
+	seg_path(seg, sizeof(seg), n + 1);
+	size_t end1 = WAL_SEG_HDR_LEN + ws.bytes_written;
+	append_entries(w, 1, next + 5, 5, 1);
+	sync_ok(w);
+	wal_close(w);
+	buf = read_all(seg, &n);
+	assert_true(n > end1 + 40);
+	memset(buf + end1 + 40, 0, n - end1 - 40);
+	write_all(seg, buf, n);
+	free(buf);
+	logs.warns = 0;
+	w = open_wal(&opt);
+	assert_int_equal(logs.warns, 1);
+	expect_state(w, 1, 0, 0, 0, next + 4);
+	expect_entries(w, 1, 1, next + 4);
 	wal_close(w);
 	assert_int_equal(file_size(seg), end1);
 }
@@ -1399,7 +1456,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flipped_byte_before_a_good_batch_is_ecorrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damage_in_an_older_segment_is_ecorrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_or_zeros_after_the_last_batch_are_cut, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_preallocated_segments_recover_like_plain_ones, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zeros_written_ahead_stay_only_in_the_last_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_temporary_segment_is_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_middle_segment_is_ecorrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_then_new_entries_at_same_indexes_replace_old_ones, setup, teardown),
