@@ -8,9 +8,9 @@
  * batches are never split. With zero_ahead, the syncer writes zeros past
  * the last batch before the file needs them; the segment before is cut
  * back to its last batch (and that made durable) before the next one is
- * created, so only the last segment ever ends in zeros. The first batch of every segment begins with a
- * GROUP_STATE record per group (term, vote, mark, last index): the state
- * left by all earlier segments. Thanks to it a segment is no longer needed
+ * created, so only the last segment ever ends in zeros. The first batch
+ * of every segment begins with a GROUP_STATE record per group (term,
+ * vote, mark, last index): the state left by all earlier segments. Thanks to it a segment is no longer needed
  * once none of its entries is live: terms, votes and marks in it are
  * restated by the next segment, and a truncation only affects records
  * before it. Segments are removed oldest first, one directory fsync each,
@@ -758,8 +758,7 @@ static void write_zeros_ahead(struct wal *w, uint64_t end)
 		if (rc) {
 			LOG_WARN("wal: %s: cannot write zeros ahead of the log: %s; the segment "
 				 "grows with each batch", w->dir, mds_strerror(rc));
-			w->zero_stopped = true;
-			w->zeroed = off > w->zeroed ? off : w->zeroed;
+			w->zero_stopped = true;   /* the next rotation cuts what got written */
 			return;
 		}
 		off += n;
