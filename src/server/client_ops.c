@@ -818,6 +818,35 @@ static int readdir_entry(struct client_session *s, struct cl_readdir_out *rd, MD
 				    rd->withattr ? &a : NULL);
 }
 
+/* Entries with attributes go out in pieces: their inodes are read in
+ * inode order (meta_inode_get_many), which skips most B-tree descents,
+ * and encoded in the directory's order. Names point into the map, which
+ * holds still while nothing is written. */
+#define READDIR_CHUNK 512
+struct readdir_chunk {
+	size_t n;
+	const uint8_t *name[READDIR_CHUNK];
+	size_t nlen[READDIR_CHUNK];
+	uint32_t ino[READDIR_CHUNK];
+	struct meta_inode node[READDIR_CHUNK];
+};
+
+static int readdir_chunk_add(struct client_session *s, struct cl_readdir_out *rd, MDB_txn *txn,
+			     struct readdir_chunk *ch, const struct creds *c)
+{
+	int rc = meta_inode_get_many(state_store(s->svc->st), txn, ch->ino, ch->n, ch->node);
+	if (rc < 0)
+		return rc == -MDS_ENOENT ? -MDS_ECORRUPT : rc;
+	for (size_t i = 0; i < ch->n && rc == 0; i++) {
+		struct mfs_attr a;
+		to_attr(s, &ch->node[i], c, &a);
+		rc = proto_cl_readdir_add(&s->out, rd, ch->name[i], ch->nlen[i],
+					  client_ino(s, ch->ino[i]), ch->node[i].type, &a);
+	}
+	ch->n = 0;
+	return rc;
+}
+
 static void op_readdir(struct client_session *s, const struct cl_request *req, MDB_txn *txn)
 {
 	const struct cl_readdir *r = &req->readdir;
@@ -848,17 +877,34 @@ static void op_readdir(struct client_session *s, const struct cl_request *req, M
 	if (rc == 0)
 		rc = readdir_entry(s, &rd, txn, (const uint8_t *)"..", 2, parent, MT_DIR, &c);
 	struct meta_dir_iter it;
+	struct readdir_chunk *ch = NULL;
+	if (rc == 0 && withattr && (ch = malloc(sizeof(*ch))) == NULL)
+		rc = -MDS_ENOMEM;
 	if (rc == 0 && (rc = meta_dir_iter_open(st, txn, dir, &it)) == 0) {
 		const uint8_t *name;
 		size_t nlen;
 		struct meta_dentry de;
 		int more;
-		while (rc == 0 && (more = meta_dir_iter_next(&it, &name, &nlen, &de)) > 0)
-			rc = readdir_entry(s, &rd, txn, name, nlen, de.ino, de.type, &c);
+		if (ch)
+			ch->n = 0;
+		while (rc == 0 && (more = meta_dir_iter_next(&it, &name, &nlen, &de)) > 0) {
+			if (!ch) {
+				rc = readdir_entry(s, &rd, txn, name, nlen, de.ino, de.type, &c);
+				continue;
+			}
+			ch->name[ch->n] = name;
+			ch->nlen[ch->n] = nlen;
+			ch->ino[ch->n] = de.ino;
+			if (++ch->n == READDIR_CHUNK)
+				rc = readdir_chunk_add(s, &rd, txn, ch, &c);
+		}
 		if (rc == 0 && more < 0)
 			rc = more;
+		if (rc == 0 && ch)
+			rc = readdir_chunk_add(s, &rd, txn, ch, &c);
 		meta_dir_iter_close(&it);
 	}
+	free(ch);
 	if (rc < 0) {
 		proto_frame_abort(&s->out, &rd.f);
 		reply_err(s, req, rc);

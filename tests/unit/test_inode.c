@@ -1,8 +1,10 @@
 /* Unit tests for meta/inode: the record round trip, a missing inode, a
- * damaged record. */
+ * damaged record, many inodes read at once. */
 #include "meta_fixture.h"
 
 #include "meta/inode.h"
+
+#include <stdlib.h>
 
 static int setup(void **state)
 {
@@ -92,11 +94,85 @@ static void test_a_damaged_record_is_ecorrupt(void **state)
 	meta_txn_abort(txn);
 }
 
+static void del_inode(struct fx *f, uint32_t ino)
+{
+	MDB_txn *txn;
+	assert_int_equal(meta_txn_write(&f->s, &txn), 0);
+	assert_int_equal(meta_inode_del(&f->s, txn, ino), 0);
+	assert_int_equal(meta_txn_commit(txn), 0);
+}
+
+/* Inodes 100..5099 (many leaf pages) without every 7th, asked for in a
+ * scrambled order with repeats, both dense runs (the cursor steps) and
+ * far jumps (it searches): each answer is what meta_inode_get says. */
+static void test_many_inodes_read_at_once_match_one_by_one(void **state)
+{
+	struct fx *f = *state;
+	put_range(f, 100, 5000);
+	for (uint32_t ino = 100; ino < 5100; ino += 7)
+		del_inode(f, ino);
+	enum { N = 3000 };
+	uint32_t *ino = malloc(N * sizeof(*ino));
+	struct meta_inode *got = malloc(N * sizeof(*got));
+	assert_non_null(ino);
+	assert_non_null(got);
+	size_t n = 0;
+	uint32_t x = 12345;
+	while (n < N) {
+		x = x * 1103515245u + 12345u;
+		uint32_t cand = 100 + (x >> 8) % 5000;
+		if (n % 5 == 4)
+			cand = ino[n - 3];           /* a repeat */
+		else if (n % 5 == 1 && ino[n - 1] + 1 < 5100 && (ino[n - 1] + 1 - 100) % 7)
+			cand = ino[n - 1] + 1;       /* a neighbour */
+		if ((cand - 100) % 7 == 0)
+			continue;
+		ino[n++] = cand;
+	}
+	MDB_txn *txn;
+	assert_int_equal(meta_txn_read(&f->s, &txn), 0);
+	assert_int_equal(meta_inode_get_many(&f->s, txn, ino, N, got), 0);
+	for (size_t i = 0; i < N; i++) {
+		struct meta_inode one;
+		assert_int_equal(meta_inode_get(&f->s, txn, ino[i], &one), 0);
+		assert_same(&got[i], &one);
+	}
+	assert_int_equal(meta_inode_get_many(&f->s, txn, ino, 0, got), 0);
+	meta_txn_abort(txn);
+	free(ino);
+	free(got);
+}
+
+/* A missing inode is -MDS_ENOENT however it is reached: a step past the
+ * gap, a search, the end of the table. */
+static void test_a_missing_inode_among_many_is_enoent(void **state)
+{
+	struct fx *f = *state;
+	put_range(f, 1, 100);
+	del_inode(f, 50);
+	MDB_txn *txn;
+	struct meta_inode got[3];
+	assert_int_equal(meta_txn_read(&f->s, &txn), 0);
+	const uint32_t step[] = {51, 49, 50}, search[] = {10, 50}, end[] = {100, 102};
+	const uint32_t fine[] = {51, 49, 48};
+	assert_int_equal(meta_inode_get_many(&f->s, txn, step, 3, got), -MDS_ENOENT);
+	assert_int_equal(meta_inode_get_many(&f->s, txn, search, 2, got), -MDS_ENOENT);
+	assert_int_equal(meta_inode_get_many(&f->s, txn, end, 2, got), -MDS_ENOENT);
+	assert_int_equal(meta_inode_get_many(&f->s, txn, fine, 3, got), 0);
+	for (int i = 0; i < 3; i++) {
+		struct meta_inode want = node(fine[i]);
+		assert_same(&got[i], &want);
+	}
+	meta_txn_abort(txn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_a_record_reads_back_field_by_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_damaged_record_is_ecorrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_inodes_read_at_once_match_one_by_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_missing_inode_among_many_is_enoent, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
