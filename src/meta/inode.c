@@ -52,20 +52,23 @@ int meta_inode_get(struct meta_store *s, MDB_txn *txn, uint32_t ino, struct meta
  * first, skipping the bytes every inode shares. tmp holds n keys. */
 static void sort_by_ino(uint64_t *k, uint64_t *tmp, size_t n)
 {
-	for (unsigned shift = 32; shift < 64; shift += 8) {
-		size_t count[256] = {0};
-		for (size_t i = 0; i < n; i++)
-			count[(k[i] >> shift) & 0xff]++;
-		if (count[(k[0] >> shift) & 0xff] == n)
+	size_t count[4][256] = {{0}};
+	for (size_t i = 0; i < n; i++)
+		for (unsigned b = 0; b < 4; b++)
+			count[b][(k[i] >> (32 + 8 * b)) & 0xff]++;
+	for (unsigned b = 0; b < 4; b++) {
+		unsigned shift = 32 + 8 * b;
+		size_t *c = count[b];
+		if (c[(k[0] >> shift) & 0xff] == n)
 			continue;
 		size_t at = 0;
 		for (unsigned d = 0; d < 256; d++) {
-			size_t c = count[d];
-			count[d] = at;
-			at += c;
+			size_t m = c[d];
+			c[d] = at;
+			at += m;
 		}
 		for (size_t i = 0; i < n; i++)
-			tmp[count[(k[i] >> shift) & 0xff]++] = k[i];
+			tmp[c[(k[i] >> shift) & 0xff]++] = k[i];
 		memcpy(k, tmp, n * sizeof(*k));
 	}
 }

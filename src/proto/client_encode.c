@@ -54,24 +54,31 @@ static bool is_device(uint8_t type)
 	return type == MFS_TYPE_BLOCKDEV || type == MFS_TYPE_CHARDEV;
 }
 
-void proto_put_attr(struct byte_writer *w, const struct mfs_attr *a)
+static void attr_fill(uint8_t p[MFS_ATTR_SIZE], const struct mfs_attr *a)
 {
 	uint8_t type = wire_type(a->type);
-	bw_u8(w, a->flags);
-	bw_u16(w, (uint16_t)((type & 0x0F) << 12 | (a->mode & 0x0FFF)));
-	bw_u32(w, a->uid);
-	bw_u32(w, a->gid);
-	bw_u32(w, a->atime);
-	bw_u32(w, a->mtime);
-	bw_u32(w, a->ctime);
-	bw_u32(w, a->nlink);
+	p[0] = a->flags;
+	be16_put(p + 1, (uint16_t)((type & 0x0F) << 12 | (a->mode & 0x0FFF)));
+	be32_put(p + 3, a->uid);
+	be32_put(p + 7, a->gid);
+	be32_put(p + 11, a->atime);
+	be32_put(p + 15, a->mtime);
+	be32_put(p + 19, a->ctime);
+	be32_put(p + 23, a->nlink);
 	if (is_device(type)) {
-		bw_u32(w, a->rdev);
-		bw_u32(w, 0);
+		be32_put(p + 27, a->rdev);
+		be32_put(p + 31, 0);
 	} else {
-		bw_u64(w, a->length);
+		be64_put(p + 27, a->length);
 	}
-	bw_u8(w, a->winattr);
+	p[35] = a->winattr;
+}
+
+void proto_put_attr(struct byte_writer *w, const struct mfs_attr *a)
+{
+	uint8_t *p = bw_reserve(w, MFS_ATTR_SIZE);
+	if (p)
+		attr_fill(p, a);
 }
 
 void proto_get_attr(const uint8_t p[MFS_ATTR_SIZE], struct mfs_attr *a)
@@ -320,18 +327,16 @@ int proto_cl_readdir_add(struct byte_writer *w, struct cl_readdir_out *rd,
 	size_t entry = 1 + nleng + 4 + (rd->withattr ? MFS_ATTR_SIZE : 1);
 	if (payload + entry >= MFS_READDIR_REPLY_MAX)
 		return -MDS_ERANGE;
-	size_t mark = w->len;
-	bw_u8(w, (uint8_t)nleng);
-	bw_bytes(w, name, nleng);
-	bw_u32(w, inode);
-	if (rd->withattr)
-		proto_put_attr(w, a);
-	else
-		bw_u8(w, wire_type(type));
-	if (!bw_ok(w)) {
-		w->len = mark;
+	uint8_t *p = bw_reserve(w, entry);
+	if (!p)
 		return -MDS_ENOMEM;
-	}
+	p[0] = (uint8_t)nleng;
+	memcpy(p + 1, name, nleng);
+	be32_put(p + 1 + nleng, inode);
+	if (rd->withattr)
+		attr_fill(p + 5 + nleng, a);
+	else
+		p[5 + nleng] = wire_type(type);
 	rd->count++;
 	return 0;
 }
