@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from mfsharness.mount import DEFAULT_OPTIONS
+
 BOTH = pytest.mark.parametrize("master_kind", ["stock", "mdsd"], indirect=True)
 
 USER = 1000
@@ -202,6 +204,32 @@ def test_directory_of_20000_entries_is_listed_completely(mnt):
         os.close(os.open(d / name, os.O_CREAT | os.O_WRONLY, 0o644))
     assert set(os.listdir(d)) == names
     assert len(os.listdir(d)) == 20000
+
+
+@BOTH
+@pytest.mark.deadline(600)
+def test_a_listing_gives_each_entry_its_own_attributes(master, mount_factory, mnt):
+    """A mount that keeps directory listings (mfsdirentrycacheto) answers
+    stat from the attributes READDIR returned with each name. mds reads
+    a listing's inodes in inode order, 512 entries at a time, and puts
+    them back in the directory's order: 1,300 entries with their own
+    modes cover several pieces."""
+    d = mnt / "modes"
+    d.mkdir()
+    want = {}
+    for i in range(1300):
+        name = f"f{(i * 7919) % 1300:04d}"   # names not in creation order
+        mode = 0o400 | (i * 37) % 0o1000
+        os.close(os.open(d / name, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(d / name, mode)
+        want[name] = mode
+    caching = ("mfsattrcacheto=60", "mfsentrycacheto=60", "mfsdirentrycacheto=60")
+    keys = {o.split("=")[0] for o in caching}
+    cached = mount_factory(master, options=[
+        *(o for o in DEFAULT_OPTIONS if o.split("=")[0] not in keys), *caching])
+    got = {e.name: stat.S_IMODE(e.stat(follow_symlinks=False).st_mode)
+           for e in os.scandir(cached.path / "modes")}
+    assert got == want
 
 
 @BOTH
