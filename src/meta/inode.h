@@ -75,7 +75,8 @@ int meta_inode_get(struct meta_store *s, MDB_txn *txn, uint32_t ino, struct meta
  * Read in key order through one cursor: inodes near each other share leaf
  * pages, and a lookup on the cursor's page skips the B-tree descent (what
  * READDIR with attributes spends most of its time on). -MDS_ENOENT when
- * one is missing (out is then partly filled), -MDS_ENOMEM. */
+ * one is missing, -MDS_ECORRUPT for a damaged record (out is then partly
+ * filled), -MDS_ENOMEM. */
 int meta_inode_get_many(struct meta_store *s, MDB_txn *txn, const uint32_t *ino, size_t n,
 			struct meta_inode *out);
 int meta_inode_put(struct meta_store *s, MDB_txn *txn, const struct meta_inode *in);

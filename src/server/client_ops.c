@@ -878,15 +878,17 @@ static void op_readdir(struct client_session *s, const struct cl_request *req, M
 		rc = readdir_entry(s, &rd, txn, (const uint8_t *)"..", 2, parent, MT_DIR, &c);
 	struct meta_dir_iter it;
 	struct readdir_chunk *ch = NULL;
-	if (rc == 0 && withattr && (ch = malloc(sizeof(*ch))) == NULL)
-		rc = -MDS_ENOMEM;
+	if (rc == 0 && withattr) {
+		if ((ch = malloc(sizeof(*ch))) == NULL)
+			rc = -MDS_ENOMEM;
+		else
+			ch->n = 0;
+	}
 	if (rc == 0 && (rc = meta_dir_iter_open(st, txn, dir, &it)) == 0) {
 		const uint8_t *name;
 		size_t nlen;
 		struct meta_dentry de;
 		int more;
-		if (ch)
-			ch->n = 0;
 		while (rc == 0 && (more = meta_dir_iter_next(&it, &name, &nlen, &de)) > 0) {
 			if (!ch) {
 				rc = readdir_entry(s, &rd, txn, name, nlen, de.ino, de.type, &c);
