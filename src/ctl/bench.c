@@ -46,6 +46,8 @@ struct bench_opts {
 	uint32_t files, entries, unlink_files, mixed_sources;
 	bool json, keep;
 	const char *path;
+	int cpu_pids[8];             /* -c: the master's processes on this machine */
+	unsigned ncpu_pids;
 };
 
 struct conn {
@@ -74,6 +76,9 @@ struct run_stats {
 	uint64_t errors;
 	char first_error[200];
 	double seconds;
+	double cpu_s[8];             /* -c: each process's CPU seconds in the run */
+	bool cpu_lost[8];            /* -c: the process was gone before the run ended */
+	double own_cpu_s;            /* the bench's own CPU seconds in the run */
 };
 
 struct bench {
@@ -395,6 +400,49 @@ static void record(struct run_stats *st, const struct bench_req *r, uint64_t ns)
 /* Runs sessions 0..n-1 through `phase`: until every session is done, or
  * (seconds > 0) until the deadline, after which requests in flight are
  * waited for but not counted. Returns the number of unexpected replies. */
+/* ---- CPU time (-c) -------------------------------------------------------- */
+
+/* User + system CPU seconds of process pid so far, all its threads
+ * (/proc/PID/stat fields 14 and 15); -1 when it cannot be read. */
+static double proc_cpu_s(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: fields start after the last ')' */
+	char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double own_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Called before (sign -1) and after (sign +1) a measured run. */
+static void take_cpu(const struct bench *b, struct run_stats *st, double sign)
+{
+	for (unsigned i = 0; i < b->o.ncpu_pids; i++) {
+		double v = proc_cpu_s(b->o.cpu_pids[i]);
+		if (v < 0)
+			st->cpu_lost[i] = true;   /* reported as unknown */
+		else
+			st->cpu_s[i] += sign * v;
+	}
+	st->own_cpu_s += sign * own_cpu_s();
+}
+
 static uint64_t run_phase(struct bench *b, const struct bench_plan *plan, unsigned n,
 			  enum bench_phase phase, double seconds, struct run_stats *st)
 {
@@ -532,6 +580,46 @@ static double pct_us(const uint64_t *ns, size_t n, double p)
 	return (double)ns[rank - 1] / 1000.0;
 }
 
+/* -c: CPU microseconds per operation of each process given and of the
+ * bench itself, as a comment line and in the run's JSON object. */
+static void report_cpu(const struct bench *b, const struct run_stats *st, uint64_t total,
+		       json_t *run)
+{
+	if (b->o.ncpu_pids == 0 || total == 0)
+		return;
+	json_t *by_pid = json_object();
+	double sum = 0;
+	bool known = true;
+	char line[512];
+	int len = snprintf(line, sizeof(line), "# CPU per operation:");
+	for (unsigned i = 0; i < b->o.ncpu_pids; i++) {
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", b->o.cpu_pids[i]);
+		if (st->cpu_lost[i]) {
+			known = false;
+			json_object_set_new(by_pid, pid, json_null());
+			len += snprintf(line + len, sizeof(line) - (size_t)len, " pid %s ?", pid);
+			continue;
+		}
+		double us = st->cpu_s[i] * 1e6 / (double)total;
+		sum += us;
+		json_object_set_new(by_pid, pid, json_real(us));
+		if (len < (int)sizeof(line))
+			len += snprintf(line + len, sizeof(line) - (size_t)len, " pid %s %.1f us,",
+					pid, us);
+	}
+	double own = st->own_cpu_s * 1e6 / (double)total;
+	json_object_set_new(run, "cpu_us_per_op_by_pid", by_pid);
+	json_object_set_new(run, "cpu_us_per_op", known ? json_real(sum) : json_null());
+	json_object_set_new(run, "bench_cpu_us_per_op", json_real(own));
+	if (!b->o.json) {
+		if (known)
+			printf("%s all %.1f us; the bench %.1f us\n", line, sum, own);
+		else
+			printf("%s the bench %.1f us\n", line, own);
+	}
+}
+
 static void report(struct bench *b, const char *profile, unsigned sessions,
 		   struct run_stats *st)
 {
@@ -569,14 +657,16 @@ static void report(struct bench *b, const char *profile, unsigned sessions,
 		if (st->errors)
 			printf("# %" PRIu64 " unexpected replies, first: %s\n", st->errors,
 			       st->first_error);
-		fflush(stdout);
 	}
-	json_array_append_new(b->json_runs,
-			      json_pack("{s:s,s:I,s:f,s:I,s:f,s:I,s:s,s:o}", "profile", profile,
-					"sessions", (json_int_t)sessions, "seconds", st->seconds,
-					"ops", (json_int_t)total, "ops_per_s", (double)total / secs,
-					"errors", (json_int_t)st->errors, "first_error",
-					st->first_error, "ops_by_type", jops));
+	json_t *run = json_pack("{s:s,s:I,s:f,s:I,s:f,s:I,s:s,s:o}", "profile", profile,
+				"sessions", (json_int_t)sessions, "seconds", st->seconds, "ops",
+				(json_int_t)total, "ops_per_s", (double)total / secs, "errors",
+				(json_int_t)st->errors, "first_error", st->first_error,
+				"ops_by_type", jops);
+	report_cpu(b, st, total, run);
+	json_array_append_new(b->json_runs, run);
+	if (!b->o.json)
+		fflush(stdout);
 	for (int i = 0; i < BOP_COUNT_; i++)
 		free(st->op[i].ns);
 }
@@ -605,7 +695,9 @@ static void run_one(struct bench *b, int profile, unsigned n)
 		die("setup of %s with %u sessions failed", pr->name, n);
 	keep_alive(b, now_ns());
 	struct run_stats st = { 0 };
+	take_cpu(b, &st, -1);
 	run_phase(b, &plan, n, BENCH_MEASURE, b->o.seconds, &st);
+	take_cpu(b, &st, +1);
 	if (profile == bench_profile_find("unlink") && st.seconds < b->o.seconds * 0.99 &&
 	    !b->o.json)
 		printf("# unlink ran out of files after %.2f s (-u sets how many)\n", st.seconds);
@@ -626,7 +718,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mdsctl bench [-m HOST[:PORT]] [-s N[,N...]] [-d SECONDS] [-f FILES]\n"
-		"                    [-n OPS] [-r ENTRIES] [-u FILES] [-p PATH] [-j] [-k]\n"
+		"                    [-n OPS] [-r ENTRIES] [-u FILES] [-p PATH] [-c PID[,PID...]]\n"
+		"                    [-j] [-k]\n"
 		"                    PROFILE[,PROFILE...]\n"
 		"  -m  the master's client address (default 127.0.0.1:%d; a follower\n"
 		"      redirects to its leader)\n"
@@ -638,6 +731,8 @@ static void usage(FILE *out)
 		"  -u  files in all that unlink removes (default 50000)\n"
 		"  -p  subfolder to register with (default /); the bench works in a new\n"
 		"      directory there\n"
+		"  -c  the master's processes, when on this machine: report the CPU time\n"
+		"      each spent per operation during the measured runs (/proc/PID/stat)\n"
 		"  -j  one JSON document instead of the table\n"
 		"  -k  keep what the bench made (no cleanup)\n"
 		"profiles (or all):\n", DEFAULT_CLIENT_PORT);
@@ -665,6 +760,27 @@ static bool parse_list(const char *s, unsigned *out, unsigned max, unsigned *n)
 		out[(*n)++] = (unsigned)v;
 	}
 	return *n > 0;
+}
+
+static bool parse_pids(const char *s, struct bench_opts *o)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", s);
+	o->ncpu_pids = 0;
+	for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned long v;
+		if (o->ncpu_pids == 8 || !parse_uint(t, 1, INT32_MAX, &v))
+			return false;
+		o->cpu_pids[o->ncpu_pids++] = (int)v;
+	}
+	for (unsigned i = 0; i < o->ncpu_pids; i++) {
+		if (proc_cpu_s(o->cpu_pids[i]) < 0) {
+			fprintf(stderr, "mdsctl bench: -c: no process %d on this machine\n",
+				o->cpu_pids[i]);
+			return false;
+		}
+	}
+	return o->ncpu_pids > 0;
 }
 
 static bool parse_profiles(const char *s, struct bench_opts *o)
@@ -756,6 +872,9 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			o->unlink_files = (uint32_t)u;
 		} else if (strcmp(f, "-p") == 0) {
 			o->path = v;
+		} else if (strcmp(f, "-c") == 0) {
+			if (!parse_pids(v, o))
+				return -1;
 		} else {
 			return -1;
 		}

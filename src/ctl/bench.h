@@ -13,6 +13,9 @@
  * plus one round trip; as a text table or one JSON document. A reply with
  * a status other than the one expected counts as an error (and is not in
  * the latencies); a malformed reply or a lost connection ends the bench.
+ * With -c PIDS (the master's processes on this machine) each run also
+ * reports the CPU time those processes and the bench itself spent per
+ * operation, read from /proc before and after the measured seconds.
  */
 #ifndef MDS_CTL_BENCH_H
 #define MDS_CTL_BENCH_H

@@ -88,3 +88,31 @@ def test_a_follower_redirects_the_bench_to_the_leader(ha):
         assert r["errors"] == 0, f"{r['profile']}: {r['first_error']}"
         assert r["ops"] > 0
     assert_digests_equal(cluster)
+
+
+@BOTH
+def test_cpu_time_per_operation_is_each_process_own(master):
+    # -c reads each given process's CPU time around the measured seconds.
+    # Creates cost the master CPU; a sleeping process given beside it has
+    # spent none, so its share is 0 and the total is the master's alone.
+    sleeper = subprocess.Popen(["sleep", "120"])
+    try:
+        doc = bench(master.client_host, master.client_port, "-d", "1.5", "-s", "2",
+                    "-c", f"{master.proc.pid},{sleeper.pid}", "create")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    (run,) = doc["runs"]
+    assert run["errors"] == 0, run["first_error"]
+    by_pid = run["cpu_us_per_op_by_pid"]
+    assert set(by_pid) == {str(master.proc.pid), str(sleeper.pid)}
+    assert by_pid[str(master.proc.pid)] > 0
+    assert by_pid[str(sleeper.pid)] == 0
+    assert run["cpu_us_per_op"] == pytest.approx(by_pid[str(master.proc.pid)])
+    assert run["bench_cpu_us_per_op"] > 0
+    # a process that is not on this machine is refused before any load
+    r = subprocess.run([str(mdsctl_binary()), "bench", "-m",
+                        f"{master.client_host}:{master.client_port}", "-c", "2147483647",
+                        "create"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "no process 2147483647" in r.stderr
