@@ -64,6 +64,9 @@ static void destroy(struct cons_group *g)
 	if (g->raft_ready)
 		raft_close(&g->raft, NULL);
 	cons_node_unlink_group(g->node, g);
+	free(g->sq);
+	free(g->sq_data);
+	free(g->sq_ents);
 	free(g->recs);
 	free(g->went);
 	free(g->rent);
@@ -348,6 +351,10 @@ void cons_group_close(struct cons_group *g)
 	/* A lost() callback proposing again is refused from here on. */
 	g->started = false;
 	cons_grp_member_lost(g);
+	for (size_t i = 0; i < g->sq_n; i++)
+		if (g->sq[i].ctx && g->fsm.lost)
+			g->fsm.lost(g->fsm.arg, g->sq[i].ctx);
+	g->sq_n = 0;
 	while (cons_fifo_len(&g->pending) > 0) {
 		struct cons_pending *p = cons_fifo_front(&g->pending);
 		void *ctx = p->ctx;
@@ -404,6 +411,9 @@ int cons_grp_submit(struct cons_group *g, enum raft_entry_type type, const void 
 
 	if (g->failed)
 		return g->failed;
+	/* Queued proposals first: the index below must follow theirs. */
+	if (g->sq_n > 0 && !g->sq_submitting && cons_grp_submit_queued(g) != 0)
+		return g->failed;
 	if (!g->started || raft_state(r) != RAFT_LEADER)
 		return -MDS_ENOTLEADER;
 	if (len > WAL_MAX_PAYLOAD)
@@ -447,10 +457,143 @@ int cons_grp_submit(struct cons_group *g, enum raft_entry_type type, const void 
 	return 0;
 }
 
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *q = realloc(*p, c * size);
+	if (!q)
+		return -MDS_ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
 int cons_group_propose(struct cons_group *g, const void *data, size_t len, void *ctx,
 		       uint64_t *index)
 {
-	return cons_grp_submit(g, RAFT_COMMAND, data, len, ctx, index);
+	struct raft *r = &g->raft;
+	int rc;
+
+	if (g->failed)
+		return g->failed;
+	if (!g->started || raft_state(r) != RAFT_LEADER || raft_transferee(r) != 0)
+		return -MDS_ENOTLEADER;
+	if (len > WAL_MAX_PAYLOAD)
+		return -MDS_ERANGE;
+	if ((rc = grow((void **)&g->sq, &g->sq_cap, g->sq_n + 1, sizeof(*g->sq))) != 0 ||
+	    (rc = grow((void **)&g->sq_data, &g->sq_data_cap, g->sq_len + len, 1)) != 0)
+		return rc;
+	if (len)
+		memcpy(g->sq_data + g->sq_len, data, len);
+	g->sq_len += len;
+	g->sq[g->sq_n++] = (struct cons_queued){.len = len, .ctx = ctx};
+	if (index)
+		*index = raft_last_index(r) + g->sq_n;
+	return 0;
+}
+
+/* Steps n queued proposals (data back to back from data) as one
+ * RAFT_SUBMIT; refused ones get lost(). */
+static int submit_piece(struct cons_group *g, const struct cons_queued *q, size_t n,
+			const uint8_t *data)
+{
+	struct raft *r = &g->raft;
+	int rc = -MDS_ENOTLEADER;
+
+	if (g->started && raft_state(r) == RAFT_LEADER &&
+	    (rc = grow((void **)&g->sq_ents, &g->sq_ents_cap, n, sizeof(*g->sq_ents))) == 0) {
+		uint64_t first = raft_last_index(r) + 1;
+		size_t off = 0, tracked = 0;
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			/* The entries point at our buffer: the WAL copies them while
+			 * the step runs, and persist() knows not to free our batch. */
+			g->sq_ents[i] = (struct raft_entry){
+				.term = r->current_term, .type = RAFT_COMMAND,
+				.buf = {.base = (void *)(data + off), .len = q[i].len},
+				.batch = (void *)data,
+			};
+			off += q[i].len;
+			if (q[i].ctx) {
+				struct cons_pending p = {
+					.index = first + i, .term = r->current_term, .ctx = q[i].ctx,
+				};
+				if ((rc = cons_fifo_push(&g->pending, &p)) == 0)
+					tracked++;
+			}
+		}
+		if (rc == 0) {
+			struct raft_event ev = {.type = RAFT_SUBMIT};
+			ev.submit.entries = g->sq_ents;
+			ev.submit.n = (unsigned)n;
+			g->submitting = g->sq_ents;
+			rc = cons_grp_step(g, &ev);
+			g->submitting = NULL;
+		}
+		if (rc == 0 || g->failed)
+			return g->failed;
+		/* Refused: what was tracked for this piece comes off again. */
+		while (tracked > 0 && cons_fifo_len(&g->pending) > 0) {
+			struct cons_pending *b = cons_fifo_back(&g->pending);
+			if (b->index < first)
+				break;
+			cons_fifo_pop_back(&g->pending);
+			tracked--;
+		}
+	}
+	LOG_DEBUG("consensus: group %" PRIu32 ": %zu queued proposals refused: %s", g->id, n,
+		  mds_strerror(rc));
+	for (size_t i = 0; i < n; i++)
+		if (q[i].ctx && g->fsm.lost)
+			g->fsm.lost(g->fsm.arg, q[i].ctx);
+	return 0;
+}
+
+int cons_grp_submit_queued(struct cons_group *g)
+{
+	if (g->sq_n == 0 || g->sq_submitting)
+		return g->failed;
+	/* Taken off the group: proposals made from callbacks during the step
+	 * queue anew. */
+	struct cons_queued *q = g->sq;
+	uint8_t *data = g->sq_data;
+	size_t n = g->sq_n, qcap = g->sq_cap, dcap = g->sq_data_cap;
+	g->sq = NULL;
+	g->sq_data = NULL;
+	g->sq_n = g->sq_cap = g->sq_len = g->sq_data_cap = 0;
+	g->sq_submitting = true;
+	size_t off = 0;
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < CONS_SUBMIT_MAX ? n - done : CONS_SUBMIT_MAX;
+		size_t bytes = 0;
+		for (size_t i = 0; i < k; i++)
+			bytes += q[done + i].len;
+		if (!g->failed) {
+			submit_piece(g, q + done, k, data + off);
+		} else {
+			/* Never stepped: their proposers still hear back. */
+			for (size_t i = done; i < done + k; i++)
+				if (q[i].ctx && g->fsm.lost)
+					g->fsm.lost(g->fsm.arg, q[i].ctx);
+		}
+		done += k;
+		off += bytes;
+	}
+	g->sq_submitting = false;
+	/* Keep the buffers for the next turn unless new ones were made. */
+	if (g->sq == NULL) {
+		g->sq = q;
+		g->sq_cap = qcap;
+		g->sq_data = data;
+		g->sq_data_cap = dcap;
+	} else {
+		free(q);
+		free(data);
+	}
+	return g->failed;
 }
 
 int cons_group_barrier(struct cons_group *g, void *ctx, uint64_t *index)

@@ -78,6 +78,10 @@ struct cons_options {
 };
 
 #define CONS_DEFAULT_ELECTION_TIMEOUT_MS 150
+/* Entries sent to a follower and not yet acknowledged, at most. libraft's
+ * 32 split a loop turn's batch at 64 sessions, and the rest waited for the
+ * follower's acknowledgement, i.e. its next fdatasync. */
+#define CONS_DEFAULT_MAX_INFLIGHT 1024
 #define CONS_DEFAULT_HEARTBEAT_MS 30
 #define CONS_DEFAULT_SNAPSHOT_THRESHOLD 8192
 #define CONS_DEFAULT_SNAPSHOT_TRAILING 1024
@@ -219,7 +223,15 @@ int cons_node_sync(struct cons_node *n, uint64_t *durable);
  * Returns the first group error, if any (that group stops; others go on). */
 int cons_node_synced(struct cons_node *n, uint64_t durable);
 
-/* cons_node_sync() then cons_node_synced() on the calling (loop) thread. */
+/* Steps every group's queued proposals (cons_group_propose) into Raft:
+ * one RAFT_SUBMIT, so one AppendEntries per follower, for all a loop turn
+ * proposed. Call it once per loop turn, before cons_node_sync_needed().
+ * Any other event stepped into a group submits its queue first, so the
+ * order of proposals and events is kept. Returns the first group error. */
+int cons_node_submit(struct cons_node *n);
+
+/* cons_node_submit(), cons_node_sync() then cons_node_synced() on the
+ * calling (loop) thread. */
 int cons_node_flush(struct cons_node *n);
 
 /* True when records were appended past the last durable position fed to
@@ -278,10 +290,12 @@ void cons_group_close(struct cons_group *g);
  * elects itself at once. -MDS_EEXIST if the group has state. */
 int cons_group_bootstrap(struct cons_group *g, const struct raft_configuration *conf);
 
-/* Proposes a command. On the leader the entry is appended (not yet
- * durable) and *index (may be NULL) gets its index; ctx comes back in
- * apply() or lost(). -MDS_ENOTLEADER on a follower or candidate, during a
- * leadership transfer or before the group started; -MDS_ERANGE for data
+/* Proposes a command. On the leader the entry is queued and *index (may
+ * be NULL) gets the index it will have; the queue goes into Raft at the
+ * next cons_node_submit() or other event of the group (a refusal there,
+ * e.g. leadership lost in between, comes back as lost()). ctx comes back
+ * in apply() or lost(). -MDS_ENOTLEADER on a follower or candidate, during
+ * a leadership transfer or before the group started; -MDS_ERANGE for data
  * over WAL_MAX_PAYLOAD. data is copied. */
 int cons_group_propose(struct cons_group *g, const void *data, size_t len, void *ctx,
 		       uint64_t *index);

@@ -48,6 +48,14 @@ int cons_fifo_push(struct cons_fifo *f, const void *item);
 void cons_fifo_free(struct cons_fifo *f);
 
 /* A proposal or barrier of this node waiting to be applied. */
+/* Proposals stepped in one RAFT_SUBMIT at most. */
+#define CONS_SUBMIT_MAX 1024
+
+struct cons_queued {
+	size_t len;
+	void *ctx;
+};
+
 struct cons_pending {
 	uint64_t index;
 	uint64_t term;
@@ -132,6 +140,16 @@ struct cons_group {
 	uint64_t deadline;      /* raft_timeout() after the last step */
 	const struct raft_entry *submitting;  /* our own RAFT_SUBMIT entries */
 
+	/* Proposals queued by cons_group_propose() until cons_grp_submit_queued()
+	 * steps them in one RAFT_SUBMIT: their data back to back in sq_data. */
+	struct cons_queued *sq;
+	size_t sq_n, sq_cap;
+	uint8_t *sq_data;
+	size_t sq_len, sq_data_cap;
+	struct raft_entry *sq_ents;
+	size_t sq_ents_cap;
+	bool sq_submitting;     /* inside cons_grp_submit_queued */
+
 	struct cons_fifo pending;   /* struct cons_pending, by index */
 	struct cons_fifo persist;   /* struct cons_persist, by pos */
 	struct cons_fifo queue;     /* struct cons_qmsg */
@@ -170,6 +188,11 @@ int cons_grp_start(struct cons_group *g);
  * out the update (the WAL, an fsm callback) has failed the group, so
  * g->failed tells the two apart. */
 int cons_grp_step(struct cons_group *g, struct raft_event *ev);
+
+/* group.c: steps the queued proposals in one RAFT_SUBMIT (in pieces of at
+ * most CONS_SUBMIT_MAX). Ones refused there (leadership lost or being
+ * transferred) get lost(); returns non-zero only when the group failed. */
+int cons_grp_submit_queued(struct cons_group *g);
 int cons_grp_fail(struct cons_group *g, int err, const char *what);
 int cons_grp_durable(struct cons_group *g);
 int cons_grp_timeout(struct cons_group *g);

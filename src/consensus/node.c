@@ -54,6 +54,7 @@ void cons_options_default(struct cons_options *o)
 		.pre_vote = true,
 		.snapshot_threshold = CONS_DEFAULT_SNAPSHOT_THRESHOLD,
 		.snapshot_trailing = CONS_DEFAULT_SNAPSHOT_TRAILING,
+		.max_inflight_entries = CONS_DEFAULT_MAX_INFLIGHT,
 		.wal = {.zero_ahead = WAL_DEFAULT_ZERO_AHEAD},
 	};
 }
@@ -187,11 +188,25 @@ int cons_node_synced(struct cons_node *n, uint64_t durable)
 	return first;
 }
 
+int cons_node_submit(struct cons_node *n)
+{
+	int first = 0;
+	for (size_t i = 0; i < n->ngroups; i++) {
+		struct cons_group *g = n->groups[i];
+		int rc = g->sq_n > 0 ? cons_grp_submit_queued(g) : 0;
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
+}
+
 int cons_node_flush(struct cons_node *n)
 {
 	uint64_t durable;
-	int rc = wal_sync(n->wal, &durable);
+	int rc = cons_node_submit(n);
 
+	if (rc == 0)
+		rc = wal_sync(n->wal, &durable);
 	if (rc)
 		return rc;
 	return cons_node_synced(n, durable);

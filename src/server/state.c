@@ -664,6 +664,10 @@ static void on_check(uv_check_t *h)
 {
 	struct mds_state *st = h->data;
 	cons_node_set_time(st->node, uv_now(st->loop));
+	/* What this loop turn proposed goes into Raft as one batch. */
+	int rc = cons_node_submit(st->node);
+	if (rc < 0)
+		after_step(st, rc);
 	maybe_sync(st);
 }
 

@@ -568,6 +568,10 @@ static inline void cluster_step(struct cluster *c)
 {
 	deliver_transfers(c);
 	deliver(c);
+	/* The end of a loop turn: what each node proposed goes into Raft. */
+	for (int i = 0; i < c->n; i++)
+		if (c->nodes[i].up)
+			CHECK_OK(cons_node_submit(c->nodes[i].node));
 	for (int i = 0; i < c->n; i++)
 		if (c->nodes[i].up && (c->now + (uint64_t)i) % c->flush_every == 0)
 			CHECK_OK(cons_node_flush(c->nodes[i].node));

@@ -74,7 +74,12 @@ static void test_single_voter_elects_itself_and_applies_proposals_in_order(void 
 		else
 			assert_int_equal(idx, first + v);
 	}
-	/* Not durable yet: nothing applied. */
+	/* Queued until the loop turn's submit, then appended, not durable
+	 * yet: nothing applied. */
+	assert_false(cons_node_sync_needed(s.node));
+	assert_int_equal(status_of(s.g).last_index, first - 1);
+	CHECK_OK(cons_node_submit(s.node));
+	assert_int_equal(status_of(s.g).last_index, first + 999);
 	assert_int_equal(s.fsm.n, 0);
 	assert_true(cons_node_sync_needed(s.node));
 	CHECK_OK(cons_node_flush(s.node));
@@ -207,6 +212,7 @@ static void test_crash_before_sync_loses_unsynced_proposals_only(void **state)
 	/* Synced by the worker, but the loop never heard back. */
 	for (uint64_t v = 10; v < 20; v++)
 		CHECK_OK(propose_value(s.g, v, ctx_of(v), NULL));
+	CHECK_OK(cons_node_submit(s.node));
 	uint64_t durable = 0;
 	CHECK_OK(cons_node_sync(s.node, &durable));
 	assert_int_equal(s.fsm.n, 10);
@@ -214,6 +220,7 @@ static void test_crash_before_sync_loses_unsynced_proposals_only(void **state)
 	uint64_t last_unsynced = 0;
 	for (uint64_t v = 20; v < 25; v++)
 		CHECK_OK(propose_value(s.g, v, ctx_of(v), &last_unsynced));
+	CHECK_OK(cons_node_submit(s.node));
 	single_close(&s);  /* the crash: unsynced records are dropped */
 	/* The proposers of entries that never committed hear of it. */
 	assert_int_equal(s.fsm.nlost, 15);
@@ -387,6 +394,81 @@ static void test_cluster_elects_one_leader_and_replicates_in_order(void **state)
 }
 
 /* A leader elected, and values 0..n-1 applied everywhere through it. */
+static struct tnode *leader_with_values(struct cluster *c, uint64_t n, uint64_t *last);
+
+static void test_a_turns_proposals_reach_each_follower_in_one_append_entries(void **state)
+{
+	(void)state;
+	struct cluster c;
+	cluster_init(&c);
+	uint64_t last = 0;
+	struct tnode *l = leader_with_values(&c, 20, &last);
+	for (int i = 0; i < 50; i++)
+		cluster_step(&c);   /* quiet: followers replicate in pipeline */
+	deliver(&c);
+	assert_int_equal(c.qn, 0);
+	for (uint64_t v = 20; v < 70; v++)
+		CHECK_OK(propose_value(l->g, v, ctx_of(v), &last));
+	/* Queued: nothing sent, nothing in the leader's log yet. */
+	assert_int_equal(c.qn, 0);
+	assert_int_equal(status_of(l->g).last_index, last - 50);
+	CHECK_OK(cons_node_submit(l->node));
+	/* One AppendEntries per follower, with all 50 entries. */
+	assert_int_equal(c.qn, (size_t)c.n - 1);
+	for (size_t i = 0; i < c.qn; i++) {
+		const struct netmsg *nm = &c.q[c.qhead + i];
+		assert_int_equal(nm->from, l->id);
+		assert_int_equal(nm->m.type, RAFT_APPEND_ENTRIES);
+		assert_int_equal(nm->m.append_entries.n_entries, 50);
+	}
+	await_applied(&c, last, 2000);
+	assert_same_logs(&c);
+	assert_int_equal(l->fsm.n, 70);
+	for (uint64_t v = 0; v < 70; v++)
+		assert_int_equal(l->fsm.log[v].value, v);
+	for (uint64_t v = 20; v < 70; v++)
+		assert_ptr_equal(l->fsm.log[v].ctx, ctx_of(v));
+	cluster_free(&c);
+}
+
+static void test_proposals_queued_when_leadership_is_lost_come_back_lost(void **state)
+{
+	(void)state;
+	struct cluster c;
+	cluster_init(&c);
+	uint64_t last = 0;
+	struct tnode *old = leader_with_values(&c, 10, &last);
+	uint64_t idx = 0;
+	for (uint64_t v = 100; v < 105; v++)
+		CHECK_OK(propose_value(old->g, v, ctx_of(v), &idx));
+	/* It stops before its loop turn ends; the others elect a new leader
+	 * and go on without it. */
+	old->up = false;
+	struct tnode *l = await_leader(&c, old, 3000);
+	for (uint64_t v = 10; v < 20; v++)
+		CHECK_OK(propose_value(l->g, v, NULL, &last));
+	await_applied(&c, last, 1000);
+	assert_int_equal(old->fsm.nlost, 0);
+	/* Back: the new leader's first message makes it submit its queue, in
+	 * its old term, and then step down, and the queued proposals come back
+	 * lost. The log converges on the new leader's. */
+	old->up = true;
+	await_applied(&c, last, 2000);
+	assert_ptr_equal(leader_of(&c), l);
+	assert_int_equal(old->fsm.nlost, 5);
+	for (uint64_t v = 100; v < 105; v++) {
+		bool found = false;
+		for (size_t i = 0; i < old->fsm.nlost; i++)
+			found = found || old->fsm.lost[i] == ctx_of(v);
+		assert_true(found);
+	}
+	assert_same_logs(&c);
+	assert_int_equal(old->fsm.n, 20);
+	for (uint64_t v = 0; v < 20; v++)
+		assert_int_equal(old->fsm.log[v].value, v);
+	cluster_free(&c);
+}
+
 static struct tnode *leader_with_values(struct cluster *c, uint64_t n, uint64_t *last)
 {
 	struct tnode *l = await_leader(c, NULL, 2000);
@@ -645,6 +727,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_single_voter_elects_itself_and_applies_proposals_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_turns_proposals_reach_each_follower_in_one_append_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proposals_queued_when_leadership_is_lost_come_back_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_yielding_fsm_gets_the_backlog_in_order_from_cons_node_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_voter_restart_resumes_after_the_fsm_applied_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_before_sync_loses_unsynced_proposals_only, setup, teardown),
