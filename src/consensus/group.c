@@ -501,9 +501,12 @@ int cons_group_propose(struct cons_group *g, const void *data, size_t len, void 
 static int submit_piece(struct cons_group *g, const struct cons_queued *q, size_t n,
 			const uint8_t *data)
 {
+	static const uint8_t no_data[8];
 	struct raft *r = &g->raft;
 	int rc = -MDS_ENOTLEADER;
 
+	if (!data)
+		data = no_data;   /* only empty commands were queued */
 	if (g->started && raft_state(r) == RAFT_LEADER &&
 	    (rc = grow((void **)&g->sq_ents, &g->sq_ents_cap, n, sizeof(*g->sq_ents))) == 0) {
 		uint64_t first = raft_last_index(r) + 1;
