@@ -225,7 +225,8 @@ int cons_node_synced(struct cons_node *n, uint64_t durable);
 
 /* Steps every group's queued proposals (cons_group_propose) into Raft:
  * one RAFT_SUBMIT, so one AppendEntries per follower, for all a loop turn
- * proposed. Call it once per loop turn, before cons_node_sync_needed().
+ * proposed. Call it before the loop blocks and after its I/O callbacks,
+ * each time before cons_node_sync_needed().
  * Any other event stepped into a group submits its queue first, so the
  * order of proposals and events is kept. Returns the first group error. */
 int cons_node_submit(struct cons_node *n);

@@ -101,6 +101,7 @@ struct mds_state {
 	uv_timer_t housekeeping;    /* trash expiry */
 	bool expiring;
 	uv_check_t check;
+	uv_prepare_t prepare;
 	uv_idle_t apply_idle;       /* applies what a yield left (fsm_apply_yield) */
 	uv_work_t work;
 	bool sync_running;
@@ -660,15 +661,28 @@ static void maybe_sync(struct mds_state *st)
 	uv_queue_work(st->loop, &st->work, sync_work, sync_done);
 }
 
-static void on_check(uv_check_t *h)
+/* What the loop proposed since the last call goes into Raft as one batch
+ * (one AppendEntries per follower), and the log's sync starts if due. */
+static void submit_proposals(struct mds_state *st)
 {
-	struct mds_state *st = h->data;
-	cons_node_set_time(st->node, uv_now(st->loop));
-	/* What this loop turn proposed goes into Raft as one batch. */
 	int rc = cons_node_submit(st->node);
 	if (rc < 0)
 		after_step(st, rc);
 	maybe_sync(st);
+}
+
+/* Before the loop blocks: what timers and deferred callbacks proposed. */
+static void on_prepare(uv_prepare_t *h)
+{
+	submit_proposals(h->data);
+}
+
+/* After the I/O callbacks: what requests and peer messages proposed. */
+static void on_check(uv_check_t *h)
+{
+	struct mds_state *st = h->data;
+	cons_node_set_time(st->node, uv_now(st->loop));
+	submit_proposals(st);
 }
 
 static void on_apply_idle(uv_idle_t *h)
@@ -1187,6 +1201,9 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	uv_check_init(loop, &st->check);
 	st->check.data = st;
 	uv_check_start(&st->check, on_check);
+	uv_prepare_init(loop, &st->prepare);
+	st->prepare.data = st;
+	uv_prepare_start(&st->prepare, on_prepare);
 	uv_idle_init(loop, &st->apply_idle);
 	st->apply_idle.data = st;
 	uv_timer_init(loop, &st->commit_timer);
@@ -1219,11 +1236,13 @@ void state_close(struct mds_state *st)
 	st->closing = true;
 	uv_timer_stop(&st->timer);
 	uv_check_stop(&st->check);
+	uv_prepare_stop(&st->prepare);
 	uv_idle_stop(&st->apply_idle);
 	uv_timer_stop(&st->housekeeping);
 	uv_close((uv_handle_t *)&st->housekeeping, NULL);
 	uv_close((uv_handle_t *)&st->timer, NULL);
 	uv_close((uv_handle_t *)&st->check, NULL);
+	uv_close((uv_handle_t *)&st->prepare, NULL);
 	uv_close((uv_handle_t *)&st->apply_idle, NULL);
 	/* Let a sync in flight finish before the node goes. */
 	while (st->sync_running)
