@@ -64,9 +64,9 @@ static void destroy(struct cons_group *g)
 	if (g->raft_ready)
 		raft_close(&g->raft, NULL);
 	cons_node_unlink_group(g->node, g);
-	free(g->sq);
-	free(g->sq_data);
-	free(g->sq_ents);
+	cons_fifo_free(&g->sq);
+	bw_free(&g->sq_data);
+	cons_fifo_free(&g->sq_ents);
 	free(g->recs);
 	free(g->went);
 	free(g->rent);
@@ -300,6 +300,8 @@ int cons_group_open(struct cons_node *n, uint32_t group, uint64_t self_id,
 	cons_fifo_init(&g->persist, sizeof(struct cons_persist));
 	cons_fifo_init(&g->queue, sizeof(struct cons_qmsg));
 	cons_fifo_init(&g->done, sizeof(void *));
+	cons_fifo_init(&g->sq, sizeof(struct cons_queued));
+	cons_fifo_init(&g->sq_ents, sizeof(struct raft_entry));
 	n->groups[n->ngroups++] = g;
 	if (!(g->address = strdup(self_address))) {
 		rc = -MDS_ENOMEM;
@@ -344,6 +346,14 @@ fail:
 	return rc;
 }
 
+/* Queued proposals that will not be stepped: their proposers hear now. */
+static void lose_queued(struct cons_group *g, const struct cons_queued *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (q[i].ctx && g->fsm.lost)
+			g->fsm.lost(g->fsm.arg, q[i].ctx);
+}
+
 void cons_group_close(struct cons_group *g)
 {
 	if (!g)
@@ -351,10 +361,9 @@ void cons_group_close(struct cons_group *g)
 	/* A lost() callback proposing again is refused from here on. */
 	g->started = false;
 	cons_grp_member_lost(g);
-	for (size_t i = 0; i < g->sq_n; i++)
-		if (g->sq[i].ctx && g->fsm.lost)
-			g->fsm.lost(g->fsm.arg, g->sq[i].ctx);
-	g->sq_n = 0;
+	if (cons_fifo_len(&g->sq) > 0)
+		lose_queued(g, cons_fifo_at(&g->sq, 0), cons_fifo_len(&g->sq));
+	cons_fifo_clear(&g->sq);
 	while (cons_fifo_len(&g->pending) > 0) {
 		struct cons_pending *p = cons_fifo_front(&g->pending);
 		void *ctx = p->ctx;
@@ -412,7 +421,7 @@ int cons_grp_submit(struct cons_group *g, enum raft_entry_type type, const void 
 	if (g->failed)
 		return g->failed;
 	/* Queued proposals first: the index below must follow theirs. */
-	if (g->sq_n > 0 && !g->sq_submitting && cons_grp_submit_queued(g) != 0)
+	if (cons_grp_submit_queued(g) != 0)
 		return g->failed;
 	if (!g->started || raft_state(r) != RAFT_LEADER)
 		return -MDS_ENOTLEADER;
@@ -457,26 +466,10 @@ int cons_grp_submit(struct cons_group *g, enum raft_entry_type type, const void 
 	return 0;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return -MDS_ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 int cons_group_propose(struct cons_group *g, const void *data, size_t len, void *ctx,
 		       uint64_t *index)
 {
 	struct raft *r = &g->raft;
-	int rc;
 
 	if (g->failed)
 		return g->failed;
@@ -484,43 +477,46 @@ int cons_group_propose(struct cons_group *g, const void *data, size_t len, void 
 		return -MDS_ENOTLEADER;
 	if (len > WAL_MAX_PAYLOAD)
 		return -MDS_ERANGE;
-	if ((rc = grow((void **)&g->sq, &g->sq_cap, g->sq_n + 1, sizeof(*g->sq))) != 0 ||
-	    (rc = grow((void **)&g->sq_data, &g->sq_data_cap, g->sq_len + len, 1)) != 0)
-		return rc;
-	if (len)
-		memcpy(g->sq_data + g->sq_len, data, len);
-	g->sq_len += len;
-	g->sq[g->sq_n++] = (struct cons_queued){.len = len, .ctx = ctx};
+	size_t before = g->sq_data.len;
+	struct cons_queued q = {.len = len, .ctx = ctx};
+	bw_bytes(&g->sq_data, data, len);
+	if (!bw_ok(&g->sq_data) || cons_fifo_push(&g->sq, &q) != 0) {
+		g->sq_data.len = before;
+		g->sq_data.err = false;
+		return -MDS_ENOMEM;
+	}
 	if (index)
-		*index = raft_last_index(r) + g->sq_n;
+		*index = raft_last_index(r) + cons_fifo_len(&g->sq);
 	return 0;
 }
 
 /* Steps n queued proposals (data back to back from data) as one
  * RAFT_SUBMIT; refused ones get lost(). */
-static int submit_piece(struct cons_group *g, const struct cons_queued *q, size_t n,
-			const uint8_t *data)
+static void submit_piece(struct cons_group *g, const struct cons_queued *q, size_t n,
+			 const uint8_t *data)
 {
 	static const uint8_t no_data[8];
 	struct raft *r = &g->raft;
-	int rc = -MDS_ENOTLEADER;
+	int rc = g->failed ? g->failed : -MDS_ENOTLEADER;
 
 	if (!data)
 		data = no_data;   /* only empty commands were queued */
-	if (g->started && raft_state(r) == RAFT_LEADER &&
-	    (rc = grow((void **)&g->sq_ents, &g->sq_ents_cap, n, sizeof(*g->sq_ents))) == 0) {
+	if (!g->failed && g->started && raft_state(r) == RAFT_LEADER) {
 		uint64_t first = raft_last_index(r) + 1;
 		size_t off = 0, tracked = 0;
+		rc = 0;
+		cons_fifo_clear(&g->sq_ents);
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			/* The entries point at our buffer: the WAL copies them while
 			 * the step runs, and persist() knows not to free our batch. */
-			g->sq_ents[i] = (struct raft_entry){
+			struct raft_entry e = {
 				.term = r->current_term, .type = RAFT_COMMAND,
 				.buf = {.base = (void *)(data + off), .len = q[i].len},
 				.batch = (void *)data,
 			};
 			off += q[i].len;
-			if (q[i].ctx) {
+			rc = cons_fifo_push(&g->sq_ents, &e);
+			if (rc == 0 && q[i].ctx) {
 				struct cons_pending p = {
 					.index = first + i, .term = r->current_term, .ctx = q[i].ctx,
 				};
@@ -530,71 +526,55 @@ static int submit_piece(struct cons_group *g, const struct cons_queued *q, size_
 		}
 		if (rc == 0) {
 			struct raft_event ev = {.type = RAFT_SUBMIT};
-			ev.submit.entries = g->sq_ents;
+			ev.submit.entries = cons_fifo_at(&g->sq_ents, 0);
 			ev.submit.n = (unsigned)n;
-			g->submitting = g->sq_ents;
+			g->submitting = ev.submit.entries;
 			rc = cons_grp_step(g, &ev);
 			g->submitting = NULL;
 		}
+		/* Accepted, or the group failed: those tracked come back from
+		 * the pending list (applied, or lost when the group closes). */
 		if (rc == 0 || g->failed)
-			return g->failed;
+			return;
 		/* Refused: what was tracked for this piece comes off again. */
-		while (tracked > 0 && cons_fifo_len(&g->pending) > 0) {
-			struct cons_pending *b = cons_fifo_back(&g->pending);
-			if (b->index < first)
-				break;
+		for (; tracked > 0; tracked--)
 			cons_fifo_pop_back(&g->pending);
-			tracked--;
-		}
 	}
 	LOG_DEBUG("consensus: group %" PRIu32 ": %zu queued proposals refused: %s", g->id, n,
 		  mds_strerror(rc));
-	for (size_t i = 0; i < n; i++)
-		if (q[i].ctx && g->fsm.lost)
-			g->fsm.lost(g->fsm.arg, q[i].ctx);
-	return 0;
+	lose_queued(g, q, n);
 }
 
 int cons_grp_submit_queued(struct cons_group *g)
 {
-	if (g->sq_n == 0 || g->sq_submitting)
-		return g->failed;
+	if (cons_fifo_len(&g->sq) == 0 || g->sq_submitting)
+		return 0;
 	/* Taken off the group: proposals made from callbacks during the step
 	 * queue anew. */
-	struct cons_queued *q = g->sq;
-	uint8_t *data = g->sq_data;
-	size_t n = g->sq_n, qcap = g->sq_cap, dcap = g->sq_data_cap;
-	g->sq = NULL;
-	g->sq_data = NULL;
-	g->sq_n = g->sq_cap = g->sq_len = g->sq_data_cap = 0;
+	struct cons_fifo q = g->sq;
+	struct byte_writer data = g->sq_data;
+	cons_fifo_init(&g->sq, sizeof(struct cons_queued));
+	bw_init(&g->sq_data);
 	g->sq_submitting = true;
-	size_t off = 0;
+	const struct cons_queued *item = cons_fifo_at(&q, 0);
+	size_t n = cons_fifo_len(&q), off = 0;
 	for (size_t done = 0; done < n;) {
 		size_t k = n - done < CONS_SUBMIT_MAX ? n - done : CONS_SUBMIT_MAX;
-		size_t bytes = 0;
-		for (size_t i = 0; i < k; i++)
-			bytes += q[done + i].len;
-		if (!g->failed) {
-			submit_piece(g, q + done, k, data + off);
-		} else {
-			/* Never stepped: their proposers still hear back. */
-			for (size_t i = done; i < done + k; i++)
-				if (q[i].ctx && g->fsm.lost)
-					g->fsm.lost(g->fsm.arg, q[i].ctx);
-		}
+		submit_piece(g, item + done, k, data.data ? data.data + off : NULL);
+		for (size_t i = done; i < done + k; i++)
+			off += item[i].len;
 		done += k;
-		off += bytes;
 	}
 	g->sq_submitting = false;
 	/* Keep the buffers for the next turn unless new ones were made. */
-	if (g->sq == NULL) {
+	if (g->sq.buf == NULL && g->sq_data.data == NULL) {
+		cons_fifo_clear(&q);
+		bw_reset(&data);
 		g->sq = q;
-		g->sq_cap = qcap;
 		g->sq_data = data;
-		g->sq_data_cap = dcap;
 	} else {
-		free(q);
-		free(data);
+		cons_fifo_free(&q);
+		bw_free(&data);
 	}
 	return g->failed;
 }

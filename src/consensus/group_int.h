@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/bytes.h"
 #include "consensus/group.h"
 #include "consensus/wal.h"
 
@@ -44,18 +45,25 @@ static inline void cons_fifo_pop_back(struct cons_fifo *f)
 	if (--f->n == 0)
 		f->head = 0;
 }
+/* Empties the FIFO and keeps its array. */
+static inline void cons_fifo_clear(struct cons_fifo *f)
+{
+	f->head = f->n = 0;
+}
 int cons_fifo_push(struct cons_fifo *f, const void *item);
 void cons_fifo_free(struct cons_fifo *f);
 
-/* A proposal or barrier of this node waiting to be applied. */
 /* Proposals stepped in one RAFT_SUBMIT at most. */
 #define CONS_SUBMIT_MAX 1024
 
+/* A proposal queued until the loop turn's submit; its data is in the
+ * group's sq_data, after the data of the proposals before it. */
 struct cons_queued {
 	size_t len;
 	void *ctx;
 };
 
+/* A proposal or barrier of this node waiting to be applied. */
 struct cons_pending {
 	uint64_t index;
 	uint64_t term;
@@ -142,12 +150,9 @@ struct cons_group {
 
 	/* Proposals queued by cons_group_propose() until cons_grp_submit_queued()
 	 * steps them in one RAFT_SUBMIT: their data back to back in sq_data. */
-	struct cons_queued *sq;
-	size_t sq_n, sq_cap;
-	uint8_t *sq_data;
-	size_t sq_len, sq_data_cap;
-	struct raft_entry *sq_ents;
-	size_t sq_ents_cap;
+	struct cons_fifo sq;        /* struct cons_queued */
+	struct byte_writer sq_data;
+	struct cons_fifo sq_ents;   /* struct raft_entry: the RAFT_SUBMIT's */
 	bool sq_submitting;     /* inside cons_grp_submit_queued */
 
 	struct cons_fifo pending;   /* struct cons_pending, by index */
@@ -191,7 +196,8 @@ int cons_grp_step(struct cons_group *g, struct raft_event *ev);
 
 /* group.c: steps the queued proposals in one RAFT_SUBMIT (in pieces of at
  * most CONS_SUBMIT_MAX). Ones refused there (leadership lost or being
- * transferred) get lost(); returns non-zero only when the group failed. */
+ * transferred) get lost(); returns the group's error when there was a
+ * queue and the group has failed, else 0. */
 int cons_grp_submit_queued(struct cons_group *g);
 int cons_grp_fail(struct cons_group *g, int err, const char *what);
 int cons_grp_durable(struct cons_group *g);

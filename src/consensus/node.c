@@ -192,8 +192,7 @@ int cons_node_submit(struct cons_node *n)
 {
 	int first = 0;
 	for (size_t i = 0; i < n->ngroups; i++) {
-		struct cons_group *g = n->groups[i];
-		int rc = g->sq_n > 0 ? cons_grp_submit_queued(g) : 0;
+		int rc = cons_grp_submit_queued(n->groups[i]);
 		if (rc && !first)
 			first = rc;
 	}

@@ -353,7 +353,7 @@ int cons_grp_step(struct cons_group *g, struct raft_event *ev)
 		return g->failed;
 	/* Proposals queued before this event go first, as if each had been
 	 * stepped when it was made. */
-	if (g->sq_n > 0 && !g->sq_submitting && cons_grp_submit_queued(g) != 0)
+	if (cons_grp_submit_queued(g) != 0)
 		return g->failed;
 	ev->time = g->node->now;
 	ev->capacity = 0;

@@ -13,8 +13,9 @@
  * vote, mark, last index): the state left by all earlier segments.
  * Thanks to it a segment is no longer needed once none of its entries is
  * live: terms, votes and marks in it are restated by the next segment,
- * and a truncation only affects records before it. Segments are removed oldest first, one directory fsync each,
- * so the files present are always a contiguous run of numbers.
+ * and a truncation only affects records before it. Segments are removed
+ * oldest first, one directory fsync each, so the files present are
+ * always a contiguous run of numbers.
  *
  * Only durable facts may free a segment: entries dropped by a mark or a
  * truncation still pin their segment until the batch holding that mark or

@@ -34,6 +34,7 @@
 #define MAX_SESSIONS        1024
 #define NOP_IDLE_NS         (2ull * 1000000000ull)   /* as mfsmount: NOP after 2 s */
 #define SYNC_TIMEOUT_NS     (30ull * 1000000000ull)
+#define MAX_CPU_PIDS        8                         /* -c */
 
 struct bench_opts {
 	const char *master;
@@ -46,7 +47,7 @@ struct bench_opts {
 	uint32_t files, entries, unlink_files, mixed_sources;
 	bool json, keep;
 	const char *path;
-	int cpu_pids[8];             /* -c: the master's processes on this machine */
+	int cpu_pids[MAX_CPU_PIDS];  /* -c: the master's processes on this machine */
 	unsigned ncpu_pids;
 };
 
@@ -76,8 +77,8 @@ struct run_stats {
 	uint64_t errors;
 	char first_error[200];
 	double seconds;
-	double cpu_s[8];             /* -c: each process's CPU seconds in the run */
-	bool cpu_lost[8];            /* -c: the process was gone before the run ended */
+	double cpu_s[MAX_CPU_PIDS];  /* -c: each process's CPU seconds in the run */
+	bool cpu_lost[MAX_CPU_PIDS];            /* -c: the process was gone before the run ended */
 	double own_cpu_s;            /* the bench's own CPU seconds in the run */
 };
 
@@ -397,9 +398,6 @@ static void record(struct run_stats *st, const struct bench_req *r, uint64_t ns)
 	o->ns[o->n++] = ns;
 }
 
-/* Runs sessions 0..n-1 through `phase`: until every session is done, or
- * (seconds > 0) until the deadline, after which requests in flight are
- * waited for but not counted. Returns the number of unexpected replies. */
 /* ---- CPU time (-c) -------------------------------------------------------- */
 
 /* User + system CPU seconds of process pid so far, all its threads
@@ -443,6 +441,9 @@ static void take_cpu(const struct bench *b, struct run_stats *st, double sign)
 	st->own_cpu_s += sign * own_cpu_s();
 }
 
+/* Runs sessions 0..n-1 through `phase`: until every session is done, or
+ * (seconds > 0) until the deadline, after which requests in flight are
+ * waited for but not counted. Returns the number of unexpected replies. */
 static uint64_t run_phase(struct bench *b, const struct bench_plan *plan, unsigned n,
 			  enum bench_phase phase, double seconds, struct run_stats *st)
 {
@@ -590,23 +591,21 @@ static void report_cpu(const struct bench *b, const struct run_stats *st, uint64
 	json_t *by_pid = json_object();
 	double sum = 0;
 	bool known = true;
-	char line[512];
-	int len = snprintf(line, sizeof(line), "# CPU per operation:");
+	char line[64 + MAX_CPU_PIDS * 48];   /* fits every pid and figure */
+	size_t len = (size_t)snprintf(line, sizeof(line), "# CPU per operation:");
 	for (unsigned i = 0; i < b->o.ncpu_pids; i++) {
 		char pid[16];
 		snprintf(pid, sizeof(pid), "%d", b->o.cpu_pids[i]);
 		if (st->cpu_lost[i]) {
 			known = false;
 			json_object_set_new(by_pid, pid, json_null());
-			len += snprintf(line + len, sizeof(line) - (size_t)len, " pid %s ?", pid);
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " pid %s ?,", pid);
 			continue;
 		}
 		double us = st->cpu_s[i] * 1e6 / (double)total;
 		sum += us;
 		json_object_set_new(by_pid, pid, json_real(us));
-		if (len < (int)sizeof(line))
-			len += snprintf(line + len, sizeof(line) - (size_t)len, " pid %s %.1f us,",
-					pid, us);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " pid %s %.1f us,", pid, us);
 	}
 	double own = st->own_cpu_s * 1e6 / (double)total;
 	json_object_set_new(run, "cpu_us_per_op_by_pid", by_pid);
@@ -769,7 +768,7 @@ static bool parse_pids(const char *s, struct bench_opts *o)
 	o->ncpu_pids = 0;
 	for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		unsigned long v;
-		if (o->ncpu_pids == 8 || !parse_uint(t, 1, INT32_MAX, &v))
+		if (o->ncpu_pids == MAX_CPU_PIDS || !parse_uint(t, 1, INT32_MAX, &v))
 			return false;
 		o->cpu_pids[o->ncpu_pids++] = (int)v;
 	}

@@ -667,8 +667,9 @@ static void submit_proposals(struct mds_state *st)
 {
 	int rc = cons_node_submit(st->node);
 	if (rc < 0)
-		after_step(st, rc);
-	maybe_sync(st);
+		after_step(st, rc);   /* also starts the sync */
+	else
+		maybe_sync(st);
 }
 
 /* Before the loop blocks: what timers and deferred callbacks proposed. */
