@@ -26,6 +26,7 @@
 #include "base/bytes.h"
 #include "base/err.h"
 #include "ctl/bench_profile.h"
+#include "ctl/server_stats.h"
 #include "proto/client_call.h"
 #include "proto/client_msg.h"
 #include "proto/mfs_status.h"
@@ -49,6 +50,7 @@ struct bench_opts {
 	const char *path;
 	int cpu_pids[MAX_CPU_PIDS];  /* -c: the master's processes on this machine */
 	unsigned ncpu_pids;
+	const char *server;          /* -S: the serving mdsd's peer address */
 };
 
 struct conn {
@@ -78,6 +80,8 @@ struct run_stats {
 	char first_error[200];
 	double seconds;
 	double cpu_s[MAX_CPU_PIDS];  /* -c: each process's CPU seconds in the run */
+	struct server_stats server;  /* -S: at the start, then what the run added */
+	bool server_ok;
 	bool cpu_lost[MAX_CPU_PIDS];            /* -c: the process was gone before the run ended */
 	double own_cpu_s;            /* the bench's own CPU seconds in the run */
 };
@@ -619,6 +623,56 @@ static void report_cpu(const struct bench *b, const struct run_stats *st, uint64
 	}
 }
 
+/* -S: the node's own latencies of the run's requests (before the
+ * deadline and the few in flight at it), as comment lines and in JSON. */
+static void report_server(const struct bench *b, struct run_stats *st, json_t *run)
+{
+	if (b->o.server == NULL)
+		return;
+	if (!st->server_ok) {
+		json_object_set_new(run, "server", json_null());
+		if (!b->o.json)
+			printf("# server %s: no figures for this run (see above)\n", b->o.server);
+		return;
+	}
+	json_object_set_new(run, "server", json_pack("{s:I,s:o}", "node",
+						     (json_int_t)st->server.node, "ops",
+						     server_stats_summary(&st->server)));
+	if (!b->o.json) {
+		printf("# server-side (node %llu, arrival to reply): op count mean_us p50_us "
+		       "p90_us p99_us p99.9_us\n", (unsigned long long)st->server.node);
+		server_stats_print(&st->server, stdout, "# server ");
+	}
+	server_stats_free(&st->server);
+}
+
+/* -S: called before (first) and after a measured run. */
+static void take_server(const struct bench *b, struct run_stats *st, bool first)
+{
+	if (b->o.server == NULL)
+		return;
+	if (first) {
+		st->server_ok = server_stats_fetch(b->o.server, 5000, &st->server) == 0;
+		return;
+	}
+	struct server_stats now;
+	if (!st->server_ok || server_stats_fetch(b->o.server, 5000, &now) < 0) {
+		server_stats_free(&st->server);
+		st->server_ok = false;
+		return;
+	}
+	if (server_stats_sub(&now, &st->server) < 0) {
+		fprintf(stderr, "mdsctl bench: -S %s: the node's figures went back (a restart "
+			"or another node?)\n", b->o.server);
+		server_stats_free(&now);
+		server_stats_free(&st->server);
+		st->server_ok = false;
+		return;
+	}
+	server_stats_free(&st->server);
+	st->server = now;
+}
+
 static void report(struct bench *b, const char *profile, unsigned sessions,
 		   struct run_stats *st)
 {
@@ -663,6 +717,7 @@ static void report(struct bench *b, const char *profile, unsigned sessions,
 				(json_int_t)st->errors, "first_error", st->first_error,
 				"ops_by_type", jops);
 	report_cpu(b, st, total, run);
+	report_server(b, st, run);
 	json_array_append_new(b->json_runs, run);
 	if (!b->o.json)
 		fflush(stdout);
@@ -694,9 +749,11 @@ static void run_one(struct bench *b, int profile, unsigned n)
 		die("setup of %s with %u sessions failed", pr->name, n);
 	keep_alive(b, now_ns());
 	struct run_stats st = { 0 };
+	take_server(b, &st, true);
 	take_cpu(b, &st, -1);
 	run_phase(b, &plan, n, BENCH_MEASURE, b->o.seconds, &st);
 	take_cpu(b, &st, +1);
+	take_server(b, &st, false);
 	if (profile == bench_profile_find("unlink") && st.seconds < b->o.seconds * 0.99 &&
 	    !b->o.json)
 		printf("# unlink ran out of files after %.2f s (-u sets how many)\n", st.seconds);
@@ -718,7 +775,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: mdsctl bench [-m HOST[:PORT]] [-s N[,N...]] [-d SECONDS] [-f FILES]\n"
 		"                    [-n OPS] [-r ENTRIES] [-u FILES] [-p PATH] [-c PID[,PID...]]\n"
-		"                    [-j] [-k]\n"
+		"                    [-S HOST:PORT] [-j] [-k]\n"
 		"                    PROFILE[,PROFILE...]\n"
 		"  -m  the master's client address (default 127.0.0.1:%d; a follower\n"
 		"      redirects to its leader)\n"
@@ -732,6 +789,9 @@ static void usage(FILE *out)
 		"      directory there\n"
 		"  -c  the master's processes, when on this machine: report the CPU time\n"
 		"      each spent per operation during the measured runs (/proc/PID/stat)\n"
+		"  -S  an mdsd's peer address (mdsctl -H), the node that answers (the\n"
+		"      leader): also report its own latencies of each run's requests, from\n"
+		"      arrival to reply (mdsctl stats)\n"
 		"  -j  one JSON document instead of the table\n"
 		"  -k  keep what the bench made (no cleanup)\n"
 		"profiles (or all):\n", DEFAULT_CLIENT_PORT);
@@ -871,6 +931,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			o->unlink_files = (uint32_t)u;
 		} else if (strcmp(f, "-p") == 0) {
 			o->path = v;
+		} else if (strcmp(f, "-S") == 0) {
+			o->server = v;
 		} else if (strcmp(f, "-c") == 0) {
 			if (!parse_pids(v, o))
 				return -1;

@@ -4,6 +4,7 @@
  *   mdsctl digest DATA_PATH   BLAKE3 digest of a node's metadata state
  *   mdsctl info DATA_PATH     applied index, inode and session counts
  *   mdsctl [-H HOST[:PORT]] [-t SECONDS] status [-j]
+ *   mdsctl [-H HOST[:PORT]] stats [-j]  client request latencies on that node
  *   mdsctl [-H HOST[:PORT]] bootstrap
  *   mdsctl [-H HOST[:PORT]] join ID ADDRESS
  *   mdsctl [-H HOST[:PORT]] remove ID
@@ -24,11 +25,12 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "ctl/bench.h"
+#include "ctl/ctl_call.h"
+#include "ctl/server_stats.h"
 #include "meta/apply.h"
 #include "meta/digest.h"
 #include "meta/session.h"
 #include "meta/store.h"
-#include "server/peer.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -41,8 +43,6 @@
 
 #define MDS_VERSION "0.1.0"
 
-#define DEFAULT_PEER_PORT 9429
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -50,62 +50,17 @@ static void usage(FILE *out)
 		"       mdsctl digest DATA_PATH\n"
 		"       mdsctl info DATA_PATH\n"
 		"       mdsctl [-H HOST[:PORT]] [-t SECONDS] status [-j]\n"
+		"       mdsctl [-H HOST[:PORT]] stats [-j]\n"
 		"       mdsctl [-H HOST[:PORT]] bootstrap\n"
 		"       mdsctl [-H HOST[:PORT]] join ID ADDRESS\n"
 		"       mdsctl [-H HOST[:PORT]] remove ID\n"
 		"       mdsctl [-H HOST[:PORT]] transfer-leader [ID]\n"
 		"       mdsctl bench [OPTIONS] PROFILE[,PROFILE...]   (mdsctl bench -h)\n"
 		"  HOST[:PORT] is a node's peer address (MDS_PEER_ADDRESS; default 127.0.0.1:%d)\n",
-		DEFAULT_PEER_PORT);
+		CTL_DEFAULT_PEER_PORT);
 }
 
 /* ---- cluster commands ------------------------------------------------------------ */
-
-static int split_address(const char *addr, char *host, size_t hsize, uint16_t *port)
-{
-	snprintf(host, hsize, "%s", addr);
-	*port = DEFAULT_PEER_PORT;
-	char *colon = strrchr(host, ':');
-	if (colon) {
-		char *end;
-		unsigned long p = strtoul(colon + 1, &end, 10);
-		if (*end != '\0' || p == 0 || p > 65535)
-			return -1;
-		*port = (uint16_t)p;
-		*colon = '\0';
-	}
-	return host[0] ? 0 : -1;
-}
-
-/* Sends req (a JSON object, consumed) to addr; the reply or NULL. */
-static json_t *call(const char *addr, json_t *req, unsigned timeout_ms, bool quiet)
-{
-	char host[256];
-	uint16_t port;
-	char *text = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (text == NULL || split_address(addr, host, sizeof(host), &port) < 0) {
-		if (!quiet)
-			fprintf(stderr, "mdsctl: bad address %s\n", addr);
-		free(text);
-		return NULL;
-	}
-	uint8_t *reply = NULL;
-	size_t len = 0;
-	int rc = peer_ctl_call(host, port, text, strlen(text), timeout_ms, &reply, &len);
-	free(text);
-	if (rc < 0) {
-		if (!quiet)
-			fprintf(stderr, "mdsctl: %s: %s\n", addr, mds_strerror(rc));
-		return NULL;
-	}
-	json_error_t err;
-	json_t *o = json_loadb((const char *)reply, len, 0, &err);
-	free(reply);
-	if (o == NULL && !quiet)
-		fprintf(stderr, "mdsctl: %s: malformed reply: %s\n", addr, err.text);
-	return o;
-}
 
 static bool ok_of(json_t *o)
 {
@@ -133,7 +88,7 @@ static int leader_call(const char *addr, json_t *req, unsigned timeout_ms)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int hops = 0;; hops++) {
 		json_incref(req);
-		json_t *o = call(where, req, timeout_ms, false);
+		json_t *o = ctl_call(where, req, timeout_ms, false);
 		if (o == NULL) {
 			json_decref(req);
 			return 1;
@@ -171,7 +126,7 @@ static int leader_call(const char *addr, json_t *req, unsigned timeout_ms)
 
 static int cmd_status(const char *addr, bool as_json, unsigned timeout_ms)
 {
-	json_t *self = call(addr, json_pack("{s:s}", "op", "status"), timeout_ms, false);
+	json_t *self = ctl_call(addr, json_pack("{s:s}", "op", "status"), timeout_ms, false);
 	if (self == NULL)
 		return 1;
 	if (!ok_of(self)) {
@@ -186,7 +141,7 @@ static int cmd_status(const char *addr, bool as_json, unsigned timeout_ms)
 	json_t *m;
 	json_array_foreach(members, i, m) {
 		json_t *view = int_of(m, "id") == int_of(self, "id") ? json_incref(self)
-			: call(str_of(m, "address"), json_pack("{s:s}", "op", "status"),
+			: ctl_call(str_of(m, "address"), json_pack("{s:s}", "op", "status"),
 			       timeout_ms < 500 ? timeout_ms : 500, true);
 		json_t *e = json_deep_copy(m);
 		json_object_set_new(e, "reachable", json_boolean(view != NULL));
@@ -242,6 +197,28 @@ static int parse_id(const char *s, uint64_t *id)
 	return 0;
 }
 
+/* The node's request latencies since it started (server/op_stats.h). */
+static int cmd_stats(const char *addr, bool as_json, unsigned timeout_ms)
+{
+	struct server_stats st;
+	if (server_stats_fetch(addr, timeout_ms, &st) < 0)
+		return 1;
+	if (as_json) {
+		json_t *o = json_pack("{s:I,s:o}", "node", (json_int_t)st.node, "ops",
+				      server_stats_summary(&st));
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(o);
+	} else {
+		printf("# node %llu: client requests since it started, from arrival to reply "
+		       "(us)\n%-16s %10s %9s %9s %9s %9s %9s\n", (unsigned long long)st.node,
+		       "op", "count", "mean", "p50", "p90", "p99", "p99.9");
+		server_stats_print(&st, stdout, "");
+	}
+	server_stats_free(&st);
+	return 0;
+}
+
 static int cluster_command(const char *addr, unsigned timeout_s, int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -253,8 +230,14 @@ static int cluster_command(const char *addr, unsigned timeout_s, int argc, char 
 			goto bad;
 		return cmd_status(addr, as_json, tmo);
 	}
+	if (strcmp(cmd, "stats") == 0 && argc <= 2) {
+		bool as_json = argc == 2 && strcmp(argv[1], "-j") == 0;
+		if (argc == 2 && !as_json)
+			goto bad;
+		return cmd_stats(addr, as_json, tmo);
+	}
 	if (strcmp(cmd, "bootstrap") == 0 && argc == 1) {
-		json_t *o = call(addr, json_pack("{s:s}", "op", "bootstrap"), tmo, false);
+		json_t *o = ctl_call(addr, json_pack("{s:s}", "op", "bootstrap"), tmo, false);
 		if (o == NULL)
 			return 1;
 		int rc = ok_of(o) ? 0 : 1;
@@ -369,7 +352,8 @@ int main(int argc, char **argv)
 		 * up first); the others answer at once. */
 		bool change = strcmp(argv[i], "join") == 0 || strcmp(argv[i], "remove") == 0;
 		if (timeout_s == 0)
-			timeout_s = change ? 130 : strcmp(argv[i], "status") == 0 ? 2 : 15;
+			timeout_s = change ? 130 : strcmp(argv[i], "status") == 0 ||
+				    strcmp(argv[i], "stats") == 0 ? 2 : 15;
 		return cluster_command(addr, timeout_s, argc - i, argv + i);
 	}
 	usage(stderr);

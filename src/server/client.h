@@ -18,6 +18,7 @@
 #include "server/conn.h"
 #include "server/exports.h"
 #include "server/locks.h"
+#include "server/op_stats.h"
 #include "server/session_record.h"
 #include "server/state.h"
 
@@ -52,6 +53,7 @@ struct client_service {
 	uint64_t expiry_checked_ms;
 	struct expiry_seen *seen;
 	size_t n_seen, cap_seen;
+	struct op_stats op_stats;      /* request latencies (server/op_stats.h) */
 };
 
 enum client_kind {
@@ -68,6 +70,7 @@ struct client_pending {
 	uint32_t type;                 /* the request type */
 	uint32_t msgid;
 	uint32_t arg;                  /* request-specific (e.g. open flags) */
+	uint64_t arrived;              /* uv_hrtime() of the request's arrival */
 };
 
 /* Exactly-once mutations across reconnects (client_retry.c): the
@@ -96,6 +99,12 @@ struct client_session {
 	struct fenced_frame *fenced, **fenced_tail;
 	uint64_t msgids_seen[CLIENT_MSGID_TRACKED / 64];
 	struct client_reqid reqid;
+	/* The request being dispatched: when it arrived (0: none, or its
+	 * reply was counted), its type, and whether its reply waits (a
+	 * client_pending was made for it). */
+	uint64_t req_arrived;
+	uint32_t req_type;
+	bool req_waits;
 };
 
 int client_service_start(struct client_service *svc, uv_loop_t *loop, struct mds_state *st,
@@ -106,6 +115,9 @@ void client_service_stop(struct client_service *svc);
 void client_service_step_down(struct client_service *svc);
 /* Re-reads the exports file; keeps the old rules if the new file is bad. */
 int client_service_reload(struct client_service *svc, const char *exports_path);
+/* The request latencies for mdsctl (cluster_options.stats; arg: the
+ * client_service, json_object: a jansson object). */
+void client_stats_json(void *arg, void *json_object);
 
 /* Internal to client_session.c / client_ops.c. */
 void client_send(struct client_session *s);

@@ -186,6 +186,15 @@ struct applied_ctx {
 	struct client_pending p;
 };
 
+/* Counts p's time (server/op_stats.h), sends the reply built for it. */
+static void answered(struct client_session *s, struct client_pending *p)
+{
+	if (p->arrived)
+		op_stats_add(&s->svc->op_stats, p->type, uv_hrtime() - p->arrived);
+	client_send(s);
+	client_pending_free(p);
+}
+
 static void on_applied(void *ctx, const struct meta_result *res)
 {
 	struct client_pending *p = ctx;
@@ -206,8 +215,7 @@ static void on_applied(void *ctx, const struct meta_result *res)
 	}
 	if (res->err < 0) {
 		proto_cl_put_status(w, rtype, p->msgid, proto_status_from_err(res->err));
-		client_send(s);
-		client_pending_free(p);
+		answered(s, p);
 		return;
 	}
 	struct mfs_attr a;
@@ -268,8 +276,7 @@ static void on_applied(void *ctx, const struct meta_result *res)
 		proto_cl_put_status(w, rtype, p->msgid, MFS_STATUS_OK);
 		break;
 	}
-	client_send(s);
-	client_pending_free(p);
+	answered(s, p);
 }
 
 /* Proposes cmd for request req; replies an error at once if that fails. */

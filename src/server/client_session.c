@@ -24,6 +24,11 @@ void client_send(struct client_session *s)
 {
 	if (s->out.len == 0)
 		return;
+	if (s->req_arrived && !s->req_waits) {
+		/* The reply of the request being dispatched (server/op_stats.h). */
+		op_stats_add(&s->svc->op_stats, s->req_type, uv_hrtime() - s->req_arrived);
+		s->req_arrived = 0;
+	}
 	if (bw_ok(&s->out))
 		conn_send(s->conn, s->out.data, s->out.len);
 	else
@@ -40,6 +45,8 @@ struct client_pending *client_pending_new(struct client_session *s, uint32_t typ
 	p->s = s;
 	p->type = type;
 	p->msgid = msgid;
+	p->arrived = s->req_arrived;
+	s->req_waits = true;
 	p->next = s->pending.next;
 	p->prev = &s->pending;
 	s->pending.next->prev = p;
@@ -64,6 +71,7 @@ static void on_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint
 struct fenced_frame {
 	struct fenced_frame *next;
 	uint64_t fence;
+	uint64_t arrived;           /* uv_hrtime() when it came */
 	uint32_t type, len;
 	uint8_t payload[];
 };
@@ -192,6 +200,13 @@ void client_service_stop(struct client_service *svc)
 	client_chunks_stop(svc);
 	exports_free(&svc->exports);
 	client_expiry_free(svc);
+	op_stats_free(&svc->op_stats);
+}
+
+void client_stats_json(void *arg, void *json_object)
+{
+	struct client_service *svc = arg;
+	op_stats_json(&svc->op_stats, json_object);
 }
 
 void client_service_step_down(struct client_service *svc)
@@ -554,7 +569,8 @@ static void handle_register(struct client_session *s, const struct cl_register *
 
 /* ---- dispatch --------------------------------------------------------------- */
 
-static void handle_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint32_t len);
+static void handle_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint32_t len,
+			 uint64_t arrived);
 
 /* Reads are linearizable only under the leader's lease; without it a
  * session's requests wait, in order, for a fence committed after they
@@ -571,13 +587,14 @@ static void on_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint
 					    : "this node is not leading");
 			return;
 		}
-		*f = (struct fenced_frame){.fence = fence, .type = type, .len = len};
+		*f = (struct fenced_frame){.fence = fence, .arrived = uv_hrtime(), .type = type,
+					   .len = len};
 		memcpy(f->payload, payload, len);
 		*s->fenced_tail = f;
 		s->fenced_tail = &f->next;
 		return;
 	}
-	handle_frame(c, type, payload, len);
+	handle_frame(c, type, payload, len, uv_hrtime());
 }
 
 /* A fence is applied: the requests that waited for it go, in order. */
@@ -590,13 +607,14 @@ static void on_fence(void *arg, uint64_t done)
 			s->fenced = f->next;
 			if (s->fenced == NULL)
 				s->fenced_tail = &s->fenced;
-			handle_frame(s->conn, f->type, f->payload, f->len);
+			handle_frame(s->conn, f->type, f->payload, f->len, f->arrived);
 			free(f);
 		}
 	}
 }
 
-static void handle_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint32_t len)
+static void handle_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint32_t len,
+			 uint64_t arrived)
 {
 	struct client_session *s = c->owner;
 	struct cl_request req;
@@ -642,6 +660,12 @@ static void handle_frame(struct conn *c, uint32_t type, const uint8_t *payload, 
 		handle_register(s, &req.reg);
 		return;
 	default:
+		/* client_send() counts a reply sent in this turn, on_applied()
+		 * one that waited for its command. */
+		s->req_arrived = arrived;
+		s->req_type = type;
+		s->req_waits = false;
 		client_dispatch(s, &req);
+		s->req_arrived = 0;
 	}
 }

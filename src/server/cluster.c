@@ -3,7 +3,8 @@
  *
  * Control requests are one JSON object each: {"op": "status"},
  * {"op": "bootstrap"}, {"op": "join", "id": N, "address": "ip:port"},
- * {"op": "remove", "id": N}, {"op": "transfer", "id": N (0: best)}.
+ * {"op": "remove", "id": N}, {"op": "transfer", "id": N (0: best)},
+ * {"op": "stats"} (client request latencies: server/op_stats.h).
  * Every reply has "ok"; a failure has "error", and a request only the
  * leader can carry out, sent to another node, also "leader" and
  * "leader_address" so mdsctl can ask there.
@@ -241,6 +242,12 @@ static void handle_ctl(void *arg, struct peer_ctl *ctl, const uint8_t *req, size
 
 	if (strcmp(op, "status") == 0) {
 		reply_json(ctl, status_json(c));
+	} else if (strcmp(op, "stats") == 0) {
+		json_t *ops = json_object();
+		if (c->stats)
+			c->stats(c->stats_arg, ops);
+		reply_json(ctl, json_pack("{s:b,s:I,s:o}", "ok", 1, "node",
+					  (json_int_t)state_node_id(c->st), "ops", ops));
 	} else if (strcmp(op, "bootstrap") == 0) {
 		rc = state_bootstrap(c->st);
 		if (rc == 0) {
@@ -418,6 +425,8 @@ int cluster_start(struct cluster *c, uv_loop_t *loop, struct mds_state *st,
 	c->script_wanted = 0;
 	if (opt->soft)
 		c->soft = *opt->soft;
+	c->stats = opt->stats;
+	c->stats_arg = opt->stats_arg;
 	if (opt->notify_script && opt->notify_script[0] &&
 	    (c->notify_script = strdup(opt->notify_script)) == NULL)
 		return -MDS_ENOMEM;

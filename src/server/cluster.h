@@ -39,6 +39,9 @@ struct cluster_options {
 	uint16_t listen_port;       /* MDS_PEER_LISTEN_PORT */
 	const char *notify_script;  /* MDS_NOTIFY_SCRIPT, or NULL/"" */
 	const struct cluster_soft *soft;   /* NULL: none */
+	/* Fills the reply to {"op": "stats"} (a jansson object), or NULL. */
+	void (*stats)(void *arg, void *json_object);
+	void *stats_arg;
 };
 
 struct cluster_join;
@@ -58,6 +61,8 @@ struct cluster {
 	uv_timer_t poll;
 	bool started;
 	struct cluster_soft soft;
+	void (*stats)(void *arg, void *json_object);
+	void *stats_arg;
 	struct snapshot_xfer snaps;     /* store copies to and from peers */
 };
 

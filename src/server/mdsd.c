@@ -288,6 +288,7 @@ static int run(struct mdsd *d, bool foreground)
 		.soft = &(struct cluster_soft){.on_soft = locs_stream_on_soft,
 					       .on_link = locs_stream_on_link,
 					       .status = locs_stream_status_json, .arg = &d->locs},
+		.stats = client_stats_json, .stats_arg = &d->clients,
 	};
 	state_on_role(d->st, on_role, d);
 	if ((rc = cluster_start(&d->cluster, d->loop, d->st, &clo)) < 0) {

@@ -116,3 +116,41 @@ def test_cpu_time_per_operation_is_each_process_own(master):
                         "create"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "no process 2147483647" in r.stderr
+
+
+def test_server_side_latency_is_each_request_from_arrival_to_reply(ha):
+    # -S fetches the leader's own request latencies (mdsctl stats) before
+    # and after each measured run. One session and -n: the run ends with
+    # its n-th reply and nothing else in flight, so the leader counted
+    # exactly the run's requests; each request's time on the server lies
+    # inside its round trip at the client, so every server percentile is
+    # at most the client's (plus the histogram's bucket width, 1/16).
+    cluster = ha.make(nodes=3)
+    leader = cluster.wait_leader()
+    follower = next(n for n in cluster.nodes if n is not leader)
+    doc = bench(leader.addr, cluster.client_port, "-n", "300", "-d", "60", "-s", "1",
+                "-f", "50", "-S", leader.peer_address, "create,stat")
+    runs = {r["profile"]: r for r in doc["runs"]}
+    expect = {"create": {"create"}, "stat": {"lookup", "getattr"}}
+    for profile, ops in expect.items():
+        r = runs[profile]
+        assert r["errors"] == 0, r["first_error"]
+        srv = r["server"]
+        assert srv["node"] == leader.id
+        assert set(srv["ops"]) == ops, (profile, srv["ops"])
+        for op in ops:
+            s, c = srv["ops"][op], r["ops_by_type"][op]
+            assert s["count"] == c["count"], (profile, op, s, c)
+            assert 0 < s["p50_us"] <= s["p90_us"] <= s["p99_us"] <= s["p999_us"]
+            for q in ("p50_us", "p90_us", "p99_us"):
+                assert s[q] <= c[q] * 17 / 16, (profile, op, q, s, c)
+        assert sum(srv["ops"][op]["count"] for op in ops) == 300
+    # the totals since start: the runs' requests and their setup's
+    text = leader.mdsctl("stats").stdout
+    rows = {line.split()[0]: line.split() for line in text.splitlines()
+            if line and not line.startswith("#")}
+    assert rows["op"][:3] == ["op", "count", "mean"]
+    assert int(rows["create"][1]) >= 300
+    assert int(rows["lookup"][1]) + int(rows["getattr"][1]) >= 300
+    # a follower answered none of them (it only redirects REGISTER)
+    assert json.loads(follower.mdsctl("stats", "-j").stdout)["ops"] == {}
