@@ -9,8 +9,9 @@
  * loopback that write also runs the receiver's side of TCP). Counted:
  * requests answered in the turn they arrived (reads, refusals) and
  * requests answered when their command applied (mutations, re-sent ones
- * included). Not counted: requests whose reply comes from the chunk, lock
- * or quota code (READ_CHUNK, WRITE_CHUNK, a lock that waits), and what is
+ * included; a TRUNCATE that first cuts a chunk counts that wait too). Not
+ * counted: requests whose reply the chunk, lock or quota code sends itself
+ * (READ_CHUNK, WRITE_CHUNK, lock requests, quota changes), and what is
  * not a CLTOMA_FUSE_* request. Kept since the process started; readers
  * take differences of snapshots (mdsctl stats, mdsctl bench -S).
  */
