@@ -438,6 +438,15 @@ struct cons_member {
  * group started). */
 size_t cons_group_members(struct cons_group *g, struct cons_member *out, size_t max);
 
+/* How long ago this node last heard from a quorum of the voters of the
+ * latest configuration: the (n/2+1)-th most recent of their
+ * last_contact_ms (this node counts 0), as the leader's read lease needs
+ * on every request (no addresses copied); UINT64_MAX when not known (not
+ * started, no voters, not heard from enough of them, or more than
+ * CONS_QUORUM_MAX_VOTERS voters). */
+#define CONS_QUORUM_MAX_VOTERS 16
+uint64_t cons_group_quorum_contact_ms(struct cons_group *g);
+
 /* ---- message helpers (transports, tests) ---- */
 
 /* A deep copy of src that owns its memory: the address (strdup), the

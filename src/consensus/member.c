@@ -272,6 +272,40 @@ void cons_group_change_status(struct cons_group *g, struct cons_change *out)
 	*out = g->chg.st;
 }
 
+/* Milliseconds since a message from member id last arrived (this node:
+ * 0; UINT64_MAX: never since open). */
+static uint64_t last_contact(const struct cons_group *g, uint64_t id)
+{
+	if (id == g->self_id)
+		return 0;
+	for (size_t k = 0; k < g->npeers; k++)
+		if (g->peers[k].id == id && g->peers[k].seen_ms != UINT64_MAX)
+			return g->node->now - g->peers[k].seen_ms;
+	return UINT64_MAX;
+}
+
+uint64_t cons_group_quorum_contact_ms(struct cons_group *g)
+{
+	const struct raft_configuration *c = &g->raft.configuration;
+	uint64_t ago[CONS_QUORUM_MAX_VOTERS];
+	size_t voters = 0;
+	if (!g->started)
+		return UINT64_MAX;
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->servers[i].role != RAFT_VOTER)
+			continue;
+		if (voters == CONS_QUORUM_MAX_VOTERS)
+			return UINT64_MAX;
+		/* Insertion in order: a handful of voters. */
+		uint64_t t = last_contact(g, c->servers[i].id);
+		size_t j = voters++;
+		for (; j > 0 && ago[j - 1] > t; j--)
+			ago[j] = ago[j - 1];
+		ago[j] = t;
+	}
+	return voters ? ago[voters / 2] : UINT64_MAX;
+}
+
 size_t cons_group_members(struct cons_group *g, struct cons_member *out, size_t max)
 {
 	struct raft *r = &g->raft;
@@ -284,15 +318,8 @@ size_t cons_group_members(struct cons_group *g, struct cons_member *out, size_t 
 		const struct raft_server *s = &c->servers[i];
 		struct cons_member *m = &out[i];
 		*m = (struct cons_member){.id = s->id, .role = s->role,
-					  .last_contact_ms = UINT64_MAX};
+					  .last_contact_ms = last_contact(g, s->id)};
 		snprintf(m->address, sizeof(m->address), "%s", s->address);
-		if (s->id == g->self_id) {
-			m->last_contact_ms = 0;
-		} else {
-			for (size_t k = 0; k < g->npeers; k++)
-				if (g->peers[k].id == s->id && g->peers[k].seen_ms != UINT64_MAX)
-					m->last_contact_ms = g->node->now - g->peers[k].seen_ms;
-		}
 		if (!leader)
 			continue;
 		raft_index match = 0;

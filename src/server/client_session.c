@@ -578,6 +578,7 @@ static void handle_frame(struct conn *c, uint32_t type, const uint8_t *payload, 
 static void on_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint32_t len)
 {
 	struct client_session *s = c->owner;
+	uint64_t arrived = uv_hrtime();
 	if (s->kind != CLIENT_NEW && type != ANTOAN_NOP && type != CLTOMA_FUSE_REGISTER &&
 	    (s->fenced || !state_read_ok(s->svc->st))) {
 		uint64_t fence = state_read_fence(s->svc->st);
@@ -587,14 +588,14 @@ static void on_frame(struct conn *c, uint32_t type, const uint8_t *payload, uint
 					    : "this node is not leading");
 			return;
 		}
-		*f = (struct fenced_frame){.fence = fence, .arrived = uv_hrtime(), .type = type,
+		*f = (struct fenced_frame){.fence = fence, .arrived = arrived, .type = type,
 					   .len = len};
 		memcpy(f->payload, payload, len);
 		*s->fenced_tail = f;
 		s->fenced_tail = &f->next;
 		return;
 	}
-	handle_frame(c, type, payload, len, uv_hrtime());
+	handle_frame(c, type, payload, len, arrived);
 }
 
 /* A fence is applied: the requests that waited for it go, in order. */

@@ -1326,23 +1326,8 @@ bool state_read_ok(struct mds_state *st)
 		return false;
 	if (!st->self_address)
 		return true;
-	struct cons_member m[16];
-	size_t n = cons_group_members(st->group, m, 16);
-	uint64_t ago[16];
-	size_t voters = 0;
-	for (size_t i = 0; i < n && i < 16; i++)
-		if (m[i].role == RAFT_VOTER)
-			ago[voters++] = m[i].id == st->node_id ? 0 : m[i].last_contact_ms;
-	if (voters == 0)
-		return false;
-	/* The quorum-th most recent contact (insertion sort: a handful). */
-	for (size_t i = 1; i < voters; i++)
-		for (size_t j = i; j > 0 && ago[j - 1] > ago[j]; j--) {
-			uint64_t t = ago[j];
-			ago[j] = ago[j - 1];
-			ago[j - 1] = t;
-		}
-	uint64_t quorum_ago = ago[voters / 2];
+	/* Called for every client request: no member list copied. */
+	uint64_t quorum_ago = cons_group_quorum_contact_ms(st->group);
 	return quorum_ago != UINT64_MAX && quorum_ago < (uint64_t)st->election_ms * 3 / 4;
 }
 

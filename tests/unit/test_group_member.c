@@ -216,6 +216,62 @@ static void test_removed_follower_no_longer_counts_for_quorum(void **state)
 	cluster_free(&c);
 }
 
+/* What cons_group_members() reports, reduced as the read lease does: the
+ * (n/2+1)-th most recent contact among the voters. */
+static uint64_t quorum_contact_from_members(struct cons_group *g)
+{
+	struct cons_member m[FX_MAXNODES];
+	size_t n = cons_group_members(g, m, FX_MAXNODES);
+	uint64_t ago[FX_MAXNODES];
+	size_t voters = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].role != RAFT_VOTER)
+			continue;
+		size_t j = voters++;
+		for (; j > 0 && ago[j - 1] > m[i].last_contact_ms; j--)
+			ago[j] = ago[j - 1];
+		ago[j] = m[i].last_contact_ms;
+	}
+	return voters ? ago[voters / 2] : UINT64_MAX;
+}
+
+static void test_the_quorum_contact_is_the_majoritys_least_recent(void **state)
+{
+	(void)state;
+	struct cluster c;
+	cluster_init(&c);
+	uint64_t v = 0;
+	struct tnode *l = await_leader(&c, NULL, 2000);
+	await_applied(&c, propose_n(l, &v, 5), 1000);
+	uint64_t q = cons_group_quorum_contact_ms(l->g);
+	assert_true(q < 100);
+	assert_true(q == quorum_contact_from_members(l->g));
+	struct tnode *f[2] = {0};
+	int nf = 0;
+	for (int i = 0; i < c.n; i++)
+		if (&c.nodes[i] != l)
+			f[nf++] = &c.nodes[i];
+	/* One follower cut off: the other still makes a quorum with the
+	 * leader, so the lease holds. */
+	partition(&c, f[0], true);
+	steps(&c, 300);
+	q = cons_group_quorum_contact_ms(l->g);
+	assert_true(q < 100);
+	assert_true(q == quorum_contact_from_members(l->g));
+	/* Both cut off: the quorum's contact ages with the clock. */
+	partition(&c, f[1], true);
+	steps(&c, 20);
+	uint64_t q1 = cons_group_quorum_contact_ms(l->g);
+	steps(&c, 30);
+	uint64_t q2 = cons_group_quorum_contact_ms(l->g);
+	assert_true(q1 >= 20);
+	assert_true(q2 == q1 + 30);
+	assert_true(q2 == quorum_contact_from_members(l->g));
+	partition(&c, f[0], false);
+	partition(&c, f[1], false);
+	cluster_free(&c);
+}
+
 static void test_removing_the_leader_steps_it_down_and_the_rest_go_on(void **state)
 {
 	(void)state;
@@ -421,6 +477,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_change_at_a_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_an_add_of_a_silent_server_times_out_and_a_retry_finishes_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_change_ends_when_its_leader_loses_leadership, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_the_quorum_contact_is_the_majoritys_least_recent, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
