@@ -2,7 +2,6 @@
 #include "base/histogram.h"
 
 #include <math.h>
-#include <string.h>
 
 #define SUB (1u << HISTOGRAM_SUB_BITS)
 
@@ -40,13 +39,20 @@ void histogram_add_bucket(struct histogram *h, unsigned i, uint64_t n)
 	h->count += n;
 }
 
-int histogram_sub(struct histogram *a, const struct histogram *b)
+bool histogram_follows(const struct histogram *a, const struct histogram *b)
 {
 	if (b->count > a->count)
-		return -1;
+		return false;
 	for (unsigned i = 0; i < HISTOGRAM_BUCKETS; i++)
 		if (b->b[i] > a->b[i])
-			return -1;
+			return false;
+	return true;
+}
+
+int histogram_sub(struct histogram *a, const struct histogram *b)
+{
+	if (!histogram_follows(a, b))
+		return -1;
 	for (unsigned i = 0; i < HISTOGRAM_BUCKETS; i++)
 		a->b[i] -= b->b[i];
 	a->count -= b->count;

@@ -13,6 +13,7 @@
 #ifndef MDS_BASE_HISTOGRAM_H
 #define MDS_BASE_HISTOGRAM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define HISTOGRAM_SUB_BITS 4
@@ -40,8 +41,12 @@ static inline void histogram_add(struct histogram *h, uint64_t v)
  * histogram is rebuilt from a transported form; sum is added as given. */
 void histogram_add_bucket(struct histogram *h, unsigned i, uint64_t n);
 
-/* a -= b: what was added to a since it was b (every bucket of b at most
- * a's). -1 when b is not an earlier state of a (a is left unchanged). */
+/* Whether a could be b with values added since (no bucket of b above
+ * a's): what histogram_sub() needs. */
+bool histogram_follows(const struct histogram *a, const struct histogram *b);
+
+/* a -= b: what was added to a since it was b. -1 when a does not follow
+ * b (histogram_follows; a is left unchanged). */
 int histogram_sub(struct histogram *a, const struct histogram *b);
 
 /* The q-quantile (0 < q <= 1) as the highest value of the bucket that

@@ -656,21 +656,17 @@ static void take_server(const struct bench *b, struct run_stats *st, bool first)
 		return;
 	}
 	struct server_stats now;
-	if (!st->server_ok || server_stats_fetch(b->o.server, 5000, &now) < 0) {
-		server_stats_free(&st->server);
-		st->server_ok = false;
-		return;
-	}
-	if (server_stats_sub(&now, &st->server) < 0) {
+	bool ok = st->server_ok && server_stats_fetch(b->o.server, 5000, &now) == 0;
+	if (ok && server_stats_sub(&now, &st->server) < 0) {
 		fprintf(stderr, "mdsctl bench: -S %s: the node's figures went back (a restart "
 			"or another node?)\n", b->o.server);
 		server_stats_free(&now);
-		server_stats_free(&st->server);
-		st->server_ok = false;
-		return;
+		ok = false;
 	}
 	server_stats_free(&st->server);
-	st->server = now;
+	if (ok)
+		st->server = now;
+	st->server_ok = ok;
 }
 
 static void report(struct bench *b, const char *profile, unsigned sessions,

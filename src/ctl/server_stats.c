@@ -67,7 +67,7 @@ int server_stats_fetch(const char *addr, unsigned timeout_ms, struct server_stat
 	return rc;
 }
 
-static const struct histogram *find(const struct server_stats *s, const char *name)
+static struct histogram *find(const struct server_stats *s, const char *name)
 {
 	for (unsigned i = 0; i < s->n; i++)
 		if (strcmp(s->op[i].name, name) == 0)
@@ -79,19 +79,16 @@ int server_stats_sub(struct server_stats *a, const struct server_stats *b)
 {
 	if (a->node != b->node)
 		return -1;
+	/* Every operation checked before any is changed. */
 	for (unsigned i = 0; i < b->n; i++) {
-		const struct histogram *hb = b->op[i].h;
 		const struct histogram *ha = find(a, b->op[i].name);
-		if (hb->count > 0 && ha == NULL)
-			return -1;
-		struct histogram t;
-		if (ha && (t = *ha, histogram_sub(&t, hb)) < 0)
+		if (ha ? !histogram_follows(ha, b->op[i].h) : b->op[i].h->count > 0)
 			return -1;
 	}
 	for (unsigned i = 0; i < b->n; i++) {
-		for (unsigned k = 0; k < a->n; k++)
-			if (strcmp(a->op[k].name, b->op[i].name) == 0)
-				histogram_sub(a->op[k].h, b->op[i].h);
+		struct histogram *ha = find(a, b->op[i].name);
+		if (ha)
+			histogram_sub(ha, b->op[i].h);
 	}
 	return 0;
 }

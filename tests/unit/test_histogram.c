@@ -116,6 +116,8 @@ static void test_a_snapshot_difference_is_what_came_between(void **state)
 	assert_true(histogram_quantile(run, 0.99) > 4000000);
 	/* A later state subtracted from an earlier one is refused. */
 	struct histogram earlier = *before;
+	assert_true(histogram_follows(run, before));
+	assert_false(histogram_follows(before, run));
 	assert_int_equal(histogram_sub(&earlier, run), -1);
 	assert_memory_equal(&earlier, before, sizeof(earlier));
 	/* Rebuilt bucket by bucket, a histogram is the same histogram. */
