@@ -11,9 +11,12 @@
  * entries are committed (RAFT_CONFIGURATION): it tracks committed
  * configurations only through that event.
  *
- * Snapshots. Once snapshot_threshold entries were applied since the last
- * snapshot S0, at S = the applied index: fsm.checkpoint() makes the state
- * durable, the descriptor (S, its term, the committed configuration) is
+ * Snapshots. Once about snapshot_threshold entries were applied since the
+ * last snapshot S0 (at a point shifted per member: snapshot_due), at S =
+ * the applied index: fsm.checkpoint() makes the state
+ * durable (or fsm.checkpoint_start() begins that and
+ * cons_group_checkpointed() goes on once it is, new entries applied
+ * meanwhile), the descriptor (S, its term, the committed configuration) is
  * written atomically, libraft is told (RAFT_SNAPSHOT with a trailing count)
  * and the WAL gets a SNAPSHOT_MARK at the compaction point, which frees the
  * entries up to it. The point is S - snapshot_trailing, held lower while
@@ -139,34 +142,18 @@ static void snapshot_skip(struct cons_group *g, uint64_t s, const char *why, int
 		 s, why, mds_strerror(rc));
 }
 
-static int maybe_snapshot(struct cons_group *g)
+/* The snapshot at s once the state machine is durable there: the
+ * descriptor (s, its term, conf: the configuration committed at
+ * conf_index, which this frees), libraft told, the WAL compacted. */
+static int take_snapshot(struct cons_group *g, uint64_t s, uint64_t term, uint64_t conf_index,
+			 struct raft_buffer conf)
 {
-	struct raft *r = &g->raft;
 	struct cons_node *n = g->node;
-	uint64_t s = g->applied, term, mark_term = 0;
-	struct raft_buffer buf = {0};
-	int rc;
-
-	if (s < g->snap_next || s - g->snap_index < n->opt.snapshot_threshold)
-		return 0;
-	/* The descriptor holds the configuration committed at s. */
-	if (g->walked != s || r->configuration_committed_index == 0 ||
-	    r->configuration_committed_index > s)
-		return 0;
-	if ((rc = entry_term(g, s, &term)) != 0)
-		return cons_grp_fail(g, rc, "snapshot entry missing");
-	if (g->fsm.checkpoint && (rc = g->fsm.checkpoint(g->fsm.arg)) != 0) {
-		snapshot_skip(g, s, "checkpoint failed", rc);
-		return 0;
-	}
-	if ((rc = raft_configuration_encode(&r->configuration_committed, &buf)) != 0) {
-		snapshot_skip(g, s, "cannot encode the configuration", cons_raft_err(rc));
-		return 0;
-	}
-	rc = cons_snap_write(n->groups_dir, g->id, CONS_SNAP_CURRENT, s, term,
-			     r->configuration_committed_index, 0, &buf);
+	uint64_t mark_term = 0;
+	int rc = cons_snap_write(n->groups_dir, g->id, CONS_SNAP_CURRENT, s, term, conf_index, 0,
+				 &conf);
 	if (rc) {
-		raft_free(buf.base);
+		raft_free(conf.base);
 		snapshot_skip(g, s, "cannot write the descriptor", rc);
 		return 0;
 	}
@@ -174,17 +161,17 @@ static int maybe_snapshot(struct cons_group *g)
 	if (point <= g->mark)
 		point = g->mark;
 	else if ((rc = entry_term(g, point, &mark_term)) != 0) {
-		raft_free(buf.base);
+		raft_free(conf.base);
 		return cons_grp_fail(g, rc, "compaction point missing");
 	}
 
 	struct raft_event ev = {.type = RAFT_SNAPSHOT};
 	ev.snapshot.metadata.index = s;
 	ev.snapshot.metadata.term = term;
-	ev.snapshot.metadata.configuration_index = r->configuration_committed_index;
+	ev.snapshot.metadata.configuration_index = conf_index;
 	raft_configuration_init(&ev.snapshot.metadata.configuration);
-	rc = raft_configuration_decode(&buf, &ev.snapshot.metadata.configuration);
-	raft_free(buf.base);
+	rc = raft_configuration_decode(&conf, &ev.snapshot.metadata.configuration);
+	raft_free(conf.base);
 	if (rc)
 		return cons_grp_fail(g, cons_raft_err(rc), "snapshot configuration");
 	/* libraft drops the entries up to s - trailing from its view, the same
@@ -204,6 +191,95 @@ static int maybe_snapshot(struct cons_group *g)
 	LOG_DEBUG("consensus: group %" PRIu32 ": snapshot at %" PRIu64 ", log compacted up to %"
 		  PRIu64, g->id, s, g->mark);
 	return 0;
+}
+
+/* A snapshot is due at s when s crosses the next multiple of the
+ * threshold T, shifted by this member's phase, at least T/2 after the last
+ * one. Every member applies the same entries: without the shift all would
+ * checkpoint at once, and a checkpoint's flush of the store slows the
+ * node's own log syncs for its duration (tens of milliseconds on a busy
+ * disk), so the quorum's commits stalled together. The phases are the
+ * golden-ratio sequence of the member ids: ids 1, 2, 3 sit 0.62, 0.24 and
+ * 0.85 of T along, at least 0.24 T apart. */
+static uint64_t snapshot_phase(const struct cons_group *g)
+{
+	uint64_t t = g->node->opt.snapshot_threshold;
+	uint64_t frac = (g->self_id * UINT64_C(0x9E3779B97F4A7C15)) >> 32;
+	return (frac * t) >> 32;
+}
+
+static bool snapshot_due(const struct cons_group *g, uint64_t s)
+{
+	uint64_t t = g->node->opt.snapshot_threshold, phase = snapshot_phase(g);
+	if (s <= g->snap_index || s - g->snap_index < (t + 1) / 2)
+		return false;
+	return (s + phase) / t > (g->snap_index + phase) / t || s - g->snap_index >= 2 * t;
+}
+
+static int maybe_snapshot(struct cons_group *g)
+{
+	struct raft *r = &g->raft;
+	uint64_t s = g->applied, term;
+	struct raft_buffer buf = {0};
+	int rc;
+
+	if (g->ckpt_pending || s < g->snap_next || !snapshot_due(g, s))
+		return 0;
+	/* The descriptor holds the configuration committed at s. */
+	if (g->walked != s || r->configuration_committed_index == 0 ||
+	    r->configuration_committed_index > s)
+		return 0;
+	if ((rc = entry_term(g, s, &term)) != 0)
+		return cons_grp_fail(g, rc, "snapshot entry missing");
+	if ((rc = raft_configuration_encode(&r->configuration_committed, &buf)) != 0) {
+		snapshot_skip(g, s, "cannot encode the configuration", cons_raft_err(rc));
+		return 0;
+	}
+	uint64_t conf_index = r->configuration_committed_index;
+	if (g->fsm.checkpoint_start) {
+		if ((rc = g->fsm.checkpoint_start(g->fsm.arg)) < 0) {
+			raft_free(buf.base);
+			snapshot_skip(g, s, "checkpoint failed", rc);
+			return 0;
+		}
+		if (rc == 1)
+			return take_snapshot(g, s, term, conf_index, buf);
+		/* The rest when the sync is done (cons_group_checkpointed). */
+		g->ckpt_pending = true;
+		g->ckpt_index = s;
+		g->ckpt_term = term;
+		g->ckpt_conf_index = conf_index;
+		g->ckpt_conf = buf;
+		return 0;
+	}
+	if (g->fsm.checkpoint && (rc = g->fsm.checkpoint(g->fsm.arg)) != 0) {
+		raft_free(buf.base);
+		snapshot_skip(g, s, "checkpoint failed", rc);
+		return 0;
+	}
+	return take_snapshot(g, s, term, conf_index, buf);
+}
+
+int cons_group_checkpointed(struct cons_group *g, int status)
+{
+	if (!g->ckpt_pending)
+		return -MDS_EINVAL;
+	struct raft_buffer conf = g->ckpt_conf;
+	uint64_t s = g->ckpt_index;
+	g->ckpt_conf = (struct raft_buffer){0};
+	g->ckpt_pending = false;
+	if (g->failed || status != 0 || s <= g->snap_index) {
+		raft_free(conf.base);
+		if (g->failed)
+			return g->failed;
+		if (status != 0)
+			snapshot_skip(g, s, "checkpoint failed", status);
+		else   /* a newer snapshot was installed meanwhile */
+			LOG_DEBUG("consensus: group %" PRIu32 ": snapshot at %" PRIu64 " dropped: "
+				  "the group is at snapshot %" PRIu64, g->id, s, g->snap_index);
+		return 0;
+	}
+	return take_snapshot(g, s, g->ckpt_term, g->ckpt_conf_index, conf);
 }
 
 static void fire_barriers(struct cons_group *g)

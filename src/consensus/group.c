@@ -61,6 +61,7 @@ static void destroy(struct cons_group *g)
 	cons_fifo_free(&g->done);
 	if (g->install_pos)
 		raft_configuration_close(&g->install_md.configuration);
+	raft_free(g->ckpt_conf.base);
 	if (g->raft_ready)
 		raft_close(&g->raft, NULL);
 	cons_node_unlink_group(g->node, g);

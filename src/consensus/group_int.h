@@ -142,6 +142,11 @@ struct cons_group {
 	uint64_t applied;       /* the fsm holds entries up to here */
 	uint64_t snap_index;    /* last snapshot descriptor written */
 	uint64_t snap_next;     /* no snapshot attempt before this applied index */
+	/* A snapshot waiting for fsm.checkpoint_start()'s sync: its index,
+	 * term and the configuration committed there (encoded). */
+	bool ckpt_pending;
+	uint64_t ckpt_index, ckpt_term, ckpt_conf_index;
+	struct raft_buffer ckpt_conf;
 	uint64_t mark;          /* the WAL's snapshot mark for this group */
 	uint64_t stored_ready;  /* durable entries not yet reported to libraft */
 	uint64_t tv_pos;        /* position of the last TERM_VOTE record */

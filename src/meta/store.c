@@ -6,6 +6,7 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,6 +113,21 @@ void meta_store_close(struct meta_store *s)
 int meta_store_sync(struct meta_store *s)
 {
 	return meta_err_from_mdb(mdb_env_sync(s->env, 1));
+}
+
+int meta_store_dup_fd(struct meta_store *s)
+{
+	mdb_filehandle_t fd;
+	unsigned flags = 0;
+	int rc = mdb_env_get_flags(s->env, &flags);
+	if (rc == 0 && (flags & MDB_WRITEMAP))
+		return -MDS_ENOTSUP;   /* its sync is an msync of the map */
+	if (rc == 0)
+		rc = mdb_env_get_fd(s->env, &fd);
+	if (rc)
+		return meta_err_from_mdb(rc);
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return dup < 0 ? mds_err_from_errno(errno) : dup;
 }
 
 int meta_txn_read(struct meta_store *s, MDB_txn **txn)

@@ -94,6 +94,12 @@ int meta_store_open(struct meta_store *s, const char *path,
 void meta_store_close(struct meta_store *s);
 /* Flushes LMDB to disk (before the log is compacted past the applied index). */
 int meta_store_sync(struct meta_store *s);
+/* A duplicate of the store file's descriptor, or a negative error:
+ * fdatasync() of it on another thread makes every transaction committed
+ * before the call durable, as meta_store_sync() does (LMDB's sync without
+ * MDB_WRITEMAP is that fdatasync), while this thread writes on; it stays
+ * valid if the store is closed meanwhile. The caller closes it. */
+int meta_store_dup_fd(struct meta_store *s);
 
 /* Transactions. A read transaction sees one consistent state. */
 int meta_txn_read(struct meta_store *s, MDB_txn **txn);

@@ -107,6 +107,13 @@ struct mds_state {
 	bool sync_running;
 	uint64_t sync_durable;
 	int sync_rc;
+	/* The store's checkpoint: an fdatasync of it on a worker. */
+	uv_work_t ckpt_work;
+	bool ckpt_running;
+	int ckpt_fd;
+	int ckpt_rc;
+	uint64_t ckpt_started;      /* uv_hrtime() */
+	bool ckpt_async;            /* state_open() is done: the loop runs */
 	bool closing;
 
 	/* Cluster. */
@@ -536,20 +543,63 @@ static int fsm_snapshot_install(void *arg, uint64_t last_index, uint64_t last_te
 	return rc;
 }
 
-static int fsm_checkpoint(void *arg)
+static void after_step(struct mds_state *st, int rc);
+
+static void ckpt_work(uv_work_t *w)
+{
+	struct mds_state *st = w->data;
+	st->ckpt_rc = fdatasync(st->ckpt_fd) < 0 ? mds_err_from_errno(errno) : 0;
+}
+
+static void ckpt_done(uv_work_t *w, int status)
+{
+	struct mds_state *st = w->data;
+	(void)status;
+	close(st->ckpt_fd);
+	st->ckpt_fd = -1;
+	st->ckpt_running = false;
+	uint64_t ms = (uv_hrtime() - st->ckpt_started) / 1000000;
+	if (st->ckpt_rc < 0)
+		LOG_ERR("metadata checkpoint (LMDB sync) failed after %llu ms: %s; the log is "
+			"not compacted (retried later)", (unsigned long long)ms,
+			mds_strerror(st->ckpt_rc));
+	else if (ms >= 1000)
+		LOG_WARN("metadata checkpoint (LMDB sync) took %llu ms", (unsigned long long)ms);
+	if (st->closing)
+		return;   /* the group closes without it */
+	after_step(st, cons_group_checkpointed(st->group, st->ckpt_rc));
+}
+
+/* The snapshot's checkpoint: the open transaction commits here, its
+ * fdatasync runs on a worker (tens of milliseconds on a busy disk, which
+ * on the loop held every request and heartbeat) and the group goes on in
+ * ckpt_done(). Before the loop runs (replay at open) it syncs here. */
+static int fsm_checkpoint_start(void *arg)
 {
 	struct mds_state *st = arg;
-	uint64_t t0 = uv_hrtime();
 	int rc = batch_commit(st);
-	if (rc == 0)
+	if (rc < 0)
+		return rc;
+	if (!st->ckpt_async || st->closing) {
 		rc = meta_store_sync(&st->store);
-	uint64_t ms = (uv_hrtime() - t0) / 1000000;
-	/* On the loop thread: a slow one delays heartbeats (an election
-	 * timeout is 150 ms by default). */
-	if (ms >= 50)
-		LOG_WARN("metadata checkpoint (LMDB sync) took %llu ms on the event loop",
-			 (unsigned long long)ms);
-	return rc;
+		return rc < 0 ? rc : 1;
+	}
+	if (st->ckpt_running)
+		return -MDS_EAGAIN;   /* not expected: the group waits for it */
+	int fd = meta_store_dup_fd(&st->store);
+	if (fd < 0)
+		return fd;
+	st->ckpt_fd = fd;
+	st->ckpt_rc = 0;
+	st->ckpt_started = uv_hrtime();
+	st->ckpt_work.data = st;
+	if ((rc = uv_queue_work(st->loop, &st->ckpt_work, ckpt_work, ckpt_done)) != 0) {
+		close(fd);
+		st->ckpt_fd = -1;
+		return -MDS_EIO;
+	}
+	st->ckpt_running = true;
+	return 0;
 }
 
 /* ---- driving the node on the loop ------------------------------------------ */
@@ -1154,7 +1204,7 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 		.apply_yield = fsm_apply_yield,
 		.lost = fsm_lost,
 		.barrier_done = fsm_barrier_done,
-		.checkpoint = fsm_checkpoint,
+		.checkpoint_start = fsm_checkpoint_start,
 		.snapshot_send = fsm_snapshot_send,
 		.snapshot_install = fsm_snapshot_install,
 	};
@@ -1213,6 +1263,8 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 	uv_timer_init(loop, &st->housekeeping);
 	st->housekeeping.data = st;
 	uv_timer_start(&st->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+	st->ckpt_fd = -1;
+	st->ckpt_async = true;
 	*out = st;
 	return 0;
 
@@ -1245,8 +1297,8 @@ void state_close(struct mds_state *st)
 	uv_close((uv_handle_t *)&st->check, NULL);
 	uv_close((uv_handle_t *)&st->prepare, NULL);
 	uv_close((uv_handle_t *)&st->apply_idle, NULL);
-	/* Let a sync in flight finish before the node goes. */
-	while (st->sync_running)
+	/* Let a sync or checkpoint in flight finish before the node goes. */
+	while (st->sync_running || st->ckpt_running)
 		uv_run(st->loop, UV_RUN_ONCE);
 	batch_commit(st);      /* (none is open after a failed one) */
 	st->defer_commit = false;

@@ -112,6 +112,12 @@ struct tfsm {
 	unsigned errors;        /* order, bracket or duplicate violations */
 	unsigned checkpoints;
 	uint64_t ckpt_index;
+	/* checkpoint_start instead of checkpoint: how often, the applied
+	 * index at the last start, what it returns. */
+	bool async_ckpt;
+	unsigned ckpt_starts;
+	uint64_t ckpt_start_index;
+	int ckpt_start_rc;
 	void *lost[4096];
 	size_t nlost;
 	void *barriers[64];
@@ -195,6 +201,14 @@ static inline int t_checkpoint(void *arg)
 	return 0;
 }
 
+static inline int t_checkpoint_start(void *arg)
+{
+	struct tfsm *f = arg;
+	f->ckpt_starts++;
+	f->ckpt_start_index = f->applied;
+	return f->ckpt_start_rc;
+}
+
 static inline void t_config(void *arg, uint64_t index, const struct raft_configuration *conf)
 {
 	struct tfsm *f = arg;
@@ -226,6 +240,7 @@ static inline struct cons_fsm fsm_of(struct tfsm *f)
 		.apply = t_apply, .apply_end = t_end, .lost = t_lost,
 		.barrier_done = t_barrier, .checkpoint = t_checkpoint, .config_changed = t_config,
 		.apply_yield = t_yield,
+		.checkpoint_start = f->async_ckpt ? t_checkpoint_start : NULL,
 	};
 }
 

@@ -16,13 +16,14 @@ struct single {
 	struct cons_group *g;
 	struct tfsm fsm;
 	uint64_t now;
+	uint64_t id;            /* the member's id (single_init: 1) */
 };
 
 static void single_open(struct single *s)
 {
 	struct cons_fsm fsm = fsm_of(&s->fsm);
 	CHECK_OK(cons_node_open(s->dir, &s->opt, NULL, s->now, &s->node));
-	CHECK_OK(cons_group_open(s->node, GROUP, 1, "n1", &fsm, &s->g));
+	CHECK_OK(cons_group_open(s->node, GROUP, s->id, "n1", &fsm, &s->g));
 }
 
 static void single_close(struct single *s)
@@ -38,13 +39,14 @@ static void single_init(struct single *s)
 	snprintf(s->dir, sizeof(s->dir), "%s/n1", root);
 	cons_options_default(&s->opt);
 	s->now = 1000;
+	s->id = 1;
 }
 
 static void single_bootstrap(struct single *s)
 {
 	struct raft_configuration conf;
 	raft_configuration_init(&conf);
-	CHECK_OK(raft_configuration_add(&conf, 1, "n1", RAFT_VOTER));
+	CHECK_OK(raft_configuration_add(&conf, s->id, "n1", RAFT_VOTER));
 	CHECK_OK(cons_group_bootstrap(s->g, &conf));
 	raft_configuration_close(&conf);
 	CHECK_OK(cons_node_flush(s->node));
@@ -326,6 +328,123 @@ static void test_compaction_keeps_the_wal_bounded_and_reopens_from_the_mark(void
 	assert_non_null(strstr(logs.errors, "older than the log's compaction point"));
 	cons_node_close(s.node);
 	fsm_free(&s.fsm);
+}
+
+/* fsm.checkpoint_start: the snapshot waits for cons_group_checkpointed()
+ * and is then taken at the index it started at, not at the one applied
+ * by then; none starts meanwhile; a failed one is skipped. */
+static void test_an_async_checkpoint_snapshots_at_its_start_once_reported(void **state)
+{
+	(void)state;
+	struct single s;
+	single_init(&s);
+	s.opt.snapshot_threshold = 100;
+	s.opt.snapshot_trailing = 10;
+	s.fsm.async_ckpt = true;
+	single_open(&s);
+	single_bootstrap(&s);
+	uint64_t v = 0, last = 0;
+	while (s.fsm.ckpt_starts == 0 && v < 1000) {
+		CHECK_OK(propose_value(s.g, v++, NULL, &last));
+		CHECK_OK(cons_node_flush(s.node));
+	}
+	assert_int_equal(s.fsm.ckpt_starts, 1);
+	assert_int_equal(s.fsm.checkpoints, 0);
+	uint64_t at = s.fsm.ckpt_start_index;
+	assert_true(at >= 50);
+	/* Pending: no snapshot, no compaction, no second start. */
+	for (int i = 0; i < 300; i++) {
+		CHECK_OK(propose_value(s.g, v++, NULL, &last));
+		if (i % 10 == 9)
+			CHECK_OK(cons_node_flush(s.node));
+	}
+	struct cons_status st = status_of(s.g);
+	assert_int_equal(s.fsm.ckpt_starts, 1);
+	assert_int_equal(st.snapshot_index, 0);
+	assert_int_equal(st.first_index, 1);
+	assert_int_equal(st.applied_index, last);
+
+	CHECK_OK(cons_group_checkpointed(s.g, 0));
+	st = status_of(s.g);
+	assert_int_equal(st.snapshot_index, at);
+	assert_int_equal(st.first_index, at - 10 + 1);
+	assert_int_equal(cons_group_checkpointed(s.g, 0), -MDS_EINVAL);
+
+	/* The next one starts with the next apply; a failure skips it. */
+	CHECK_OK(propose_value(s.g, v++, NULL, &last));
+	CHECK_OK(cons_node_flush(s.node));
+	assert_int_equal(s.fsm.ckpt_starts, 2);
+	logs.warnings[0] = '\0';
+	CHECK_OK(cons_group_checkpointed(s.g, -MDS_EIO));
+	assert_int_equal(status_of(s.g).snapshot_index, at);
+	assert_non_null(strstr(logs.warnings, "checkpoint failed"));
+
+	/* A start that synced in the call (1) snapshots at once. */
+	s.fsm.ckpt_start_rc = 1;
+	for (int i = 0; i < 400 && s.fsm.ckpt_starts == 2; i++) {
+		CHECK_OK(propose_value(s.g, v++, NULL, &last));
+		CHECK_OK(cons_node_flush(s.node));
+	}
+	assert_int_equal(s.fsm.ckpt_starts, 3);
+	assert_int_equal(status_of(s.g).snapshot_index, s.fsm.ckpt_start_index);
+	assert_int_equal(s.fsm.errors, 0);
+	single_close(&s);
+
+	/* Reopens from that snapshot with everything applied. */
+	single_open(&s);
+	st = status_of(s.g);
+	assert_int_equal(st.applied_index, last);
+	assert_int_equal(s.fsm.n, v);
+	single_close(&s);
+	fsm_free(&s.fsm);
+}
+
+/* Members apply the same entries; each takes its snapshots at its own
+ * point of the threshold (by id), so that their checkpoints' disk
+ * flushes do not all fall on the same entries. */
+static void test_members_snapshot_at_different_points_of_the_threshold(void **state)
+{
+	(void)state;
+	uint64_t residue[3];
+	for (uint64_t id = 1; id <= 3; id++) {
+		struct single s;
+		single_init(&s);
+		snprintf(s.dir, sizeof(s.dir), "%s/m%" PRIu64, root, id);
+		s.id = id;
+		s.opt.snapshot_threshold = 100;
+		s.opt.snapshot_trailing = 10;
+		single_open(&s);
+		single_bootstrap(&s);
+		uint64_t snaps[8], n = 0, seen = 0, last = 0;
+		for (uint64_t v = 0; v < 500; v++) {
+			CHECK_OK(propose_value(s.g, v, NULL, &last));
+			CHECK_OK(cons_node_flush(s.node));
+			uint64_t si = status_of(s.g).snapshot_index;
+			if (si != seen && n < 8)
+				snaps[n++] = seen = si;
+		}
+		/* The first at least half a threshold in, then one per
+		 * threshold, at the same residue each time. */
+		assert_true(n >= 4);
+		assert_true(snaps[0] >= 50 && snaps[0] <= 150);
+		for (uint64_t i = 2; i < n; i++)
+			assert_int_equal(snaps[i] - snaps[i - 1], 100);
+		residue[id - 1] = snaps[1] % 100;
+		single_close(&s);
+		fsm_free(&s.fsm);
+	}
+	/* At least a fifth of the threshold apart, around the circle. */
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++) {
+			uint64_t d = residue[i] > residue[j] ? residue[i] - residue[j]
+							     : residue[j] - residue[i];
+			if (d > 50)
+				d = 100 - d;
+			if (d < 20)
+				print_message("members %d and %d snapshot at residues %" PRIu64
+					      " and %" PRIu64 "\n", i + 1, j + 1, residue[i], residue[j]);
+			assert_true(d >= 20);
+		}
 }
 
 static void test_fsm_ahead_of_an_empty_log_is_ecorrupt(void **state)
@@ -734,6 +853,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_before_sync_loses_unsynced_proposals_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_barrier_fires_after_everything_before_it_is_applied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_keeps_the_wal_bounded_and_reopens_from_the_mark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_an_async_checkpoint_snapshots_at_its_start_once_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_members_snapshot_at_different_points_of_the_threshold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsm_ahead_of_an_empty_log_is_ecorrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_elects_one_leader_and_replicates_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_elects_a_new_leader_when_the_leader_stops, setup, teardown),
