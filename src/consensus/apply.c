@@ -14,9 +14,8 @@
  * Snapshots. Once about snapshot_threshold entries were applied since the
  * last snapshot S0 (at a point shifted per member: snapshot_due), at S =
  * the applied index: fsm.checkpoint() makes the state
- * durable (or fsm.checkpoint_start() begins that and
- * cons_group_checkpointed() goes on once it is, new entries applied
- * meanwhile), the descriptor (S, its term, the committed configuration) is
+ * durable (or starts that, and cons_group_checkpointed() goes on once it
+ * is, new entries applied meanwhile), the descriptor (S, its term, the committed configuration) is
  * written atomically, libraft is told (RAFT_SNAPSHOT with a trailing count)
  * and the WAL gets a SNAPSHOT_MARK at the compaction point, which frees the
  * entries up to it. The point is S - snapshot_trailing, held lower while
@@ -213,7 +212,7 @@ static bool snapshot_due(const struct cons_group *g, uint64_t s)
 	uint64_t t = g->node->opt.snapshot_threshold, phase = snapshot_phase(g);
 	if (s <= g->snap_index || s - g->snap_index < (t + 1) / 2)
 		return false;
-	return (s + phase) / t > (g->snap_index + phase) / t || s - g->snap_index >= 2 * t;
+	return (s + phase) / t > (g->snap_index + phase) / t;
 }
 
 static int maybe_snapshot(struct cons_group *g)
@@ -236,28 +235,21 @@ static int maybe_snapshot(struct cons_group *g)
 		return 0;
 	}
 	uint64_t conf_index = r->configuration_committed_index;
-	if (g->fsm.checkpoint_start) {
-		if ((rc = g->fsm.checkpoint_start(g->fsm.arg)) < 0) {
-			raft_free(buf.base);
-			snapshot_skip(g, s, "checkpoint failed", rc);
-			return 0;
-		}
-		if (rc == 1)
-			return take_snapshot(g, s, term, conf_index, buf);
-		/* The rest when the sync is done (cons_group_checkpointed). */
-		g->ckpt_pending = true;
-		g->ckpt_index = s;
-		g->ckpt_term = term;
-		g->ckpt_conf_index = conf_index;
-		g->ckpt_conf = buf;
-		return 0;
-	}
-	if (g->fsm.checkpoint && (rc = g->fsm.checkpoint(g->fsm.arg)) != 0) {
+	rc = g->fsm.checkpoint ? g->fsm.checkpoint(g->fsm.arg) : 0;
+	if (rc < 0) {
 		raft_free(buf.base);
 		snapshot_skip(g, s, "checkpoint failed", rc);
 		return 0;
 	}
-	return take_snapshot(g, s, term, conf_index, buf);
+	if (rc == 0)
+		return take_snapshot(g, s, term, conf_index, buf);
+	/* Started: the rest when the sync is done (cons_group_checkpointed). */
+	g->ckpt_pending = true;
+	g->ckpt_index = s;
+	g->ckpt_term = term;
+	g->ckpt_conf_index = conf_index;
+	g->ckpt_conf = buf;
+	return 0;
 }
 
 int cons_group_checkpointed(struct cons_group *g, int status)

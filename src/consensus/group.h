@@ -32,9 +32,9 @@
  *
  * Snapshots are descriptors: the state machine's own store (LMDB) is the
  * snapshot. After snapshot_threshold applied entries the group calls
- * fsm.checkpoint() (make the state durable, e.g. mdb_env_sync; or
- * fsm.checkpoint_start() and later cons_group_checkpointed(), so that
- * the sync runs on a worker while the loop goes on), writes the
+ * fsm.checkpoint() (make the state durable, e.g. mdb_env_sync, or start
+ * that on a worker and report it later with cons_group_checkpointed()),
+ * writes the
  * group's snapshot descriptor <dir>/groups/<id>.snap atomically (index,
  * term, the committed Raft configuration libraft needs at start), then
  * appends a SNAPSHOT_MARK to the WAL, which frees the older entries and
@@ -142,17 +142,13 @@ struct cons_fsm {
 	 * May be NULL. */
 	void (*barrier_done)(void *arg, void *ctx);
 	/* Make the applied state durable, everything up to the last
-	 * apply_end() (commit, mdb_env_sync). Non-zero skips this snapshot
-	 * (logged; retried after another threshold). */
+	 * apply_end() (commit, mdb_env_sync), and return 0; or start that
+	 * without blocking the caller (commit, then an fdatasync on a worker
+	 * thread) and return CONS_CHECKPOINT_STARTED: the caller reports the
+	 * outcome with cons_group_checkpointed(), and the group takes no other
+	 * snapshot meanwhile. Negative skips this snapshot (logged; retried
+	 * after another threshold). May be NULL (the state is always durable). */
 	int (*checkpoint)(void *arg);
-	/* Instead of checkpoint (may be NULL): starts making the applied state
-	 * durable up to the last apply_end() without blocking the caller
-	 * (commit, then an fdatasync on a worker thread) and returns 0; the
-	 * caller reports the outcome with cons_group_checkpointed(), and the
-	 * group takes no other snapshot meanwhile; or 1: the state is durable
-	 * already (synced in the call), the snapshot goes on at once. Negative
-	 * skips this snapshot, as for checkpoint. */
-	int (*checkpoint_start)(void *arg);
 	/* A configuration is committed (as this node learns it, in index
 	 * order, never the same index twice): every configuration entry once
 	 * it is committed and durable here, and, when the group starts from a
@@ -352,7 +348,10 @@ int cons_group_install(struct cons_group *g, uint64_t from_id, const struct raft
  * that follower is passed on again. */
 void cons_group_snapshot_sent(struct cons_group *g, uint64_t to_id, int status);
 
-/* The checkpoint fsm.checkpoint_start() began is done: status 0, the state
+/* fsm.checkpoint() returned this: it started the sync, reported later. */
+#define CONS_CHECKPOINT_STARTED 1
+
+/* The checkpoint fsm.checkpoint() started is done: status 0, the state
  * is durable up to the apply_end() before that call; else the error
  * (logged; the snapshot is skipped and tried again after another
  * threshold). The snapshot goes on at the index it was started for

@@ -142,7 +142,7 @@ struct cons_group {
 	uint64_t applied;       /* the fsm holds entries up to here */
 	uint64_t snap_index;    /* last snapshot descriptor written */
 	uint64_t snap_next;     /* no snapshot attempt before this applied index */
-	/* A snapshot waiting for fsm.checkpoint_start()'s sync: its index,
+	/* A snapshot waiting for the sync fsm.checkpoint() started: its index,
 	 * term and the configuration committed there (encoded). */
 	bool ckpt_pending;
 	uint64_t ckpt_index, ckpt_term, ckpt_conf_index;

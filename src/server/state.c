@@ -574,15 +574,14 @@ static void ckpt_done(uv_work_t *w, int status)
  * fdatasync runs on a worker (tens of milliseconds on a busy disk, which
  * on the loop held every request and heartbeat) and the group goes on in
  * ckpt_done(). Before the loop runs (replay at open) it syncs here. */
-static int fsm_checkpoint_start(void *arg)
+static int fsm_checkpoint(void *arg)
 {
 	struct mds_state *st = arg;
 	int rc = batch_commit(st);
 	if (rc < 0)
 		return rc;
 	if (!st->ckpt_async || st->closing) {
-		rc = meta_store_sync(&st->store);
-		return rc < 0 ? rc : 1;
+		return meta_store_sync(&st->store);
 	}
 	if (st->ckpt_running)
 		return -MDS_EAGAIN;   /* not expected: the group waits for it */
@@ -599,7 +598,7 @@ static int fsm_checkpoint_start(void *arg)
 		return -MDS_EIO;
 	}
 	st->ckpt_running = true;
-	return 0;
+	return CONS_CHECKPOINT_STARTED;
 }
 
 /* ---- driving the node on the loop ------------------------------------------ */
@@ -1204,7 +1203,7 @@ int state_open(struct mds_state **out, uv_loop_t *loop, const struct state_optio
 		.apply_yield = fsm_apply_yield,
 		.lost = fsm_lost,
 		.barrier_done = fsm_barrier_done,
-		.checkpoint_start = fsm_checkpoint_start,
+		.checkpoint = fsm_checkpoint,
 		.snapshot_send = fsm_snapshot_send,
 		.snapshot_install = fsm_snapshot_install,
 	};

@@ -112,12 +112,13 @@ struct tfsm {
 	unsigned errors;        /* order, bracket or duplicate violations */
 	unsigned checkpoints;
 	uint64_t ckpt_index;
-	/* checkpoint_start instead of checkpoint: how often, the applied
-	 * index at the last start, what it returns. */
+	/* checkpoint starts the sync (CONS_CHECKPOINT_STARTED) instead, or
+	 * with ckpt_sync_now says it synced in the call (0): how often, the
+	 * applied index at the last start. */
 	bool async_ckpt;
+	bool ckpt_sync_now;
 	unsigned ckpt_starts;
 	uint64_t ckpt_start_index;
-	int ckpt_start_rc;
 	void *lost[4096];
 	size_t nlost;
 	void *barriers[64];
@@ -196,17 +197,14 @@ static inline void t_barrier(void *arg, void *ctx)
 static inline int t_checkpoint(void *arg)
 {
 	struct tfsm *f = arg;
+	if (f->async_ckpt) {
+		f->ckpt_starts++;
+		f->ckpt_start_index = f->applied;
+		return f->ckpt_sync_now ? 0 : CONS_CHECKPOINT_STARTED;
+	}
 	f->checkpoints++;
 	f->ckpt_index = f->applied;
 	return 0;
-}
-
-static inline int t_checkpoint_start(void *arg)
-{
-	struct tfsm *f = arg;
-	f->ckpt_starts++;
-	f->ckpt_start_index = f->applied;
-	return f->ckpt_start_rc;
 }
 
 static inline void t_config(void *arg, uint64_t index, const struct raft_configuration *conf)
@@ -240,7 +238,6 @@ static inline struct cons_fsm fsm_of(struct tfsm *f)
 		.apply = t_apply, .apply_end = t_end, .lost = t_lost,
 		.barrier_done = t_barrier, .checkpoint = t_checkpoint, .config_changed = t_config,
 		.apply_yield = t_yield,
-		.checkpoint_start = f->async_ckpt ? t_checkpoint_start : NULL,
 	};
 }
 

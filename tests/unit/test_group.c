@@ -330,7 +330,7 @@ static void test_compaction_keeps_the_wal_bounded_and_reopens_from_the_mark(void
 	fsm_free(&s.fsm);
 }
 
-/* fsm.checkpoint_start: the snapshot waits for cons_group_checkpointed()
+/* A checkpoint that starts a sync: the snapshot waits for cons_group_checkpointed()
  * and is then taken at the index it started at, not at the one applied
  * by then; none starts meanwhile; a failed one is skipped. */
 static void test_an_async_checkpoint_snapshots_at_its_start_once_reported(void **state)
@@ -379,8 +379,8 @@ static void test_an_async_checkpoint_snapshots_at_its_start_once_reported(void *
 	assert_int_equal(status_of(s.g).snapshot_index, at);
 	assert_non_null(strstr(logs.warnings, "checkpoint failed"));
 
-	/* A start that synced in the call (1) snapshots at once. */
-	s.fsm.ckpt_start_rc = 1;
+	/* A checkpoint that synced in the call (0) snapshots at once. */
+	s.fsm.ckpt_sync_now = true;
 	for (int i = 0; i < 400 && s.fsm.ckpt_starts == 2; i++) {
 		CHECK_OK(propose_value(s.g, v++, NULL, &last));
 		CHECK_OK(cons_node_flush(s.node));
