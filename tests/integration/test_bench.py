@@ -10,7 +10,10 @@ it says, so its numbers mean something.
 
 import json
 import os
+import socket
+import struct
 import subprocess
+import threading
 
 import pytest
 
@@ -154,3 +157,80 @@ def test_server_side_latency_is_each_request_from_arrival_to_reply(ha):
     assert int(rows["lookup"][1]) + int(rows["getattr"][1]) >= 300
     # a follower answered none of them (it only redirects REGISTER)
     assert json.loads(follower.mdsctl("stats", "-j").stdout)["ops"] == {}
+
+
+class FrameTap:
+    """A TCP relay in front of a master that keeps, per connection, the
+    msgid of every request a client sends through it (the first four
+    payload bytes of every frame but REGISTER's and the NOPs)."""
+
+    REGISTER = 400
+
+    def __init__(self, host, port):
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.msgids = []             # one list per accepted connection
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.listener.close()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            with self.lock:
+                seen = []
+                self.msgids.append(seen)
+            threading.Thread(target=self._up, args=(client, server, seen), daemon=True).start()
+            threading.Thread(target=self._down, args=(server, client), daemon=True).start()
+
+    def _up(self, src, dst, seen):
+        buf = b""
+        while data := src.recv(65536):
+            dst.sendall(data)
+            buf += data
+            while len(buf) >= 8:
+                mtype, length = struct.unpack(">II", buf[:8])
+                if len(buf) < 8 + length:
+                    break
+                if mtype not in (0, self.REGISTER) and length >= 4:
+                    with self.lock:
+                        seen.append(struct.unpack(">I", buf[8:12])[0])
+                buf = buf[8 + length:]
+        dst.shutdown(socket.SHUT_WR)
+
+    def _down(self, src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+@pytest.mark.parametrize("master_kind", ["mdsd"], indirect=True)
+def test_each_session_reuses_one_msgid_as_a_mount_thread_does(master):
+    # A stock mount's thread sends all its requests with the thread's one
+    # msgid (client protocol spec 2.3), and mdsd keeps its exactly-once
+    # record per (session, msgid): a bench that counted msgids up would
+    # make mdsd do other work than a mount does (a first-use lookup per
+    # request, no record past msgid 4096), and its numbers would not be
+    # a mount's.
+    tap = FrameTap(master.client_host, master.client_port)
+    try:
+        doc = bench("127.0.0.1", tap.port, "-n", "200", "-d", "60", "-s", "2",
+                    "-f", "20", "create,stat")
+    finally:
+        tap.close()
+    assert all(r["errors"] == 0 for r in doc["runs"]), doc["runs"]
+    with tap.lock:
+        conns = [ids for ids in tap.msgids if ids]
+    assert sum(len(ids) for ids in conns) >= 400
+    for ids in conns:
+        assert set(ids) == {1}, sorted(set(ids))[:10]
