@@ -40,6 +40,7 @@
 #define NOP_IDLE_NS         (2ull * 1000000000ull)   /* as mfsmount: NOP after 2 s */
 #define SYNC_TIMEOUT_NS     (30ull * 1000000000ull)
 #define MAX_CPU_PIDS        8                         /* -c */
+#define MOUNT_MSGID         1u    /* of every request: a mount thread's one id */
 
 struct bench_opts {
 	const char *master;
@@ -61,7 +62,6 @@ struct conn {
 	int fd;
 	unsigned idx;
 	uint32_t sessionid;
-	uint32_t msgid;              /* of every request: a mount thread's id */
 	bool busy;                   /* a request is in flight */
 	bool active;                 /* has work in the current phase */
 	struct bench_req req;
@@ -218,7 +218,6 @@ static void register_session(struct bench *b, struct conn *c)
 		if (s.status != MFS_STATUS_OK)
 			die("registration refused: %s", proto_status_name(s.status));
 		c->sessionid = s.sessionid;
-		c->msgid = 1;
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 		if (epoll_ctl(b->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
 			die("epoll: %s", strerror(errno));
@@ -285,7 +284,7 @@ static void issue(struct bench *b, struct conn *c, const struct bench_req *r)
 	uint8_t buf[1024];
 	struct byte_writer w;
 	bw_init_fixed(&w, buf, sizeof(buf));
-	if (encode(b, &w, c->msgid, r) < 0)
+	if (encode(b, &w, MOUNT_MSGID, r) < 0)
 		die("cannot encode %s %s", bench_op_name(r->op), r->name);
 	c->req = *r;
 	c->busy = true;
@@ -353,7 +352,7 @@ static bool take_frames(struct conn *c)
 		if (!c->busy || type != reply_type[c->req.op])
 			die("session %u: unexpected frame type %u (%u bytes)", c->idx, type, len);
 		if (proto_call_decode_reply(type, p, len, c->req.readdir_flags, &c->rep) < 0 ||
-		    c->rep.msgid != c->msgid)
+		    c->rep.msgid != MOUNT_MSGID)
 			die("session %u: malformed %s reply (%u bytes)", c->idx,
 			    bench_op_name(c->req.op), len);
 		got = true;
