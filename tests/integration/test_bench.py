@@ -8,6 +8,8 @@ docs/benchmarks.md); these tests check that the load generator does what
 it says, so its numbers mean something.
 """
 
+import importlib.machinery
+import importlib.util
 import json
 import os
 import socket
@@ -119,6 +121,39 @@ def test_cpu_time_per_operation_is_each_process_own(master):
                         "create"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "no process 2147483647" in r.stderr
+
+
+def load_compare():
+    """bench/compare as a module (a script without a .py name)."""
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "compare")
+    loader = importlib.machinery.SourceFileLoader("bench_compare", path)
+    spec = importlib.util.spec_from_loader("bench_compare", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+@BOTH
+def test_cpu_budget_at_a_masters_own_rate_holds_what_it_spent(master):
+    # bench/compare's budget: cores x 1 s / ops/s, less the bench's own CPU
+    # per operation. At the rate a master really ran, the master and the
+    # bench cannot have used more CPU than the machine has, so what the
+    # master spent fits in that rate's budget and the cores it kept busy
+    # are at most the machine's; a CPU figure of the wrong processes or
+    # counted twice breaks this. 64 sessions keep both cores busy.
+    compare = load_compare()
+    cores = os.cpu_count()
+    doc = bench(master.client_host, master.client_port, "-d", "1.5", "-s", "64",
+                "-c", str(master.proc.pid), "create")
+    (run,) = doc["runs"]
+    assert run["errors"] == 0, run["first_error"]
+    busy = compare.cores_busy(run)
+    assert 0.2 < busy <= cores * 1.1, busy
+    left = compare.cpu_budget(run["ops_per_s"], cores, run["bench_cpu_us_per_op"])
+    assert left is not None and run["cpu_us_per_op"] <= left * 1.1, (left, run)
+    # a rate the bench alone would more than fill leaves nothing
+    assert compare.cpu_budget(1.01 * cores * 1e6 / run["bench_cpu_us_per_op"], cores,
+                              run["bench_cpu_us_per_op"]) is None
 
 
 def test_server_side_latency_is_each_request_from_arrival_to_reply(ha):
