@@ -140,7 +140,7 @@ def test_cpu_budget_at_a_masters_own_rate_holds_what_it_spent(master):
     # bench cannot have used more CPU than the machine has, so what the
     # master spent fits in that rate's budget and the cores it kept busy
     # are at most the machine's; a CPU figure of the wrong processes or
-    # counted twice breaks this. 64 sessions keep both cores busy.
+    # counted twice breaks this. 64 sessions load the machine.
     compare = load_compare()
     cores = os.cpu_count()
     doc = bench(master.client_host, master.client_port, "-d", "1.5", "-s", "64",
